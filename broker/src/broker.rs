@@ -72,6 +72,8 @@ struct Inner {
     producer_ids: Mutex<ProducerIdAllocator>,
     shutdown_tx: watch::Sender<bool>,
     closed: AtomicBool,
+    /// Holds an exclusive lock on `<data>/.lock` for the broker's lifetime.
+    _dir_lock: std::fs::File,
 }
 
 /// The broker: cheap to clone, shared by the Kafka protocol server, the engine and the shell.
@@ -85,7 +87,7 @@ impl Broker {
     /// (retention, compaction) when called inside a tokio runtime.
     pub async fn open(config: BrokerConfig) -> Result<Broker> {
         let cfg = config.clone();
-        let (topics, allocator) = tokio::task::spawn_blocking(move || load(&cfg))
+        let (topics, allocator, dir_lock) = tokio::task::spawn_blocking(move || load(&cfg))
             .await
             .map_err(|e| BrokerError::Codec(format!("start-up task failed: {e}")))??;
         let (shutdown_tx, _) = watch::channel(false);
@@ -96,6 +98,7 @@ impl Broker {
                 producer_ids: Mutex::new(allocator),
                 shutdown_tx,
                 closed: AtomicBool::new(false),
+                _dir_lock: dir_lock,
             }),
         };
         broker.spawn_background_tasks();
@@ -388,11 +391,40 @@ async fn background_loop(
 }
 
 /// Loads every topic under `<data>/topics`, recovering partitions, and the producer-id allocator.
-fn load(config: &BrokerConfig) -> Result<(BTreeMap<String, Arc<TopicEntry>>, ProducerIdAllocator)> {
+type Loaded = (
+    BTreeMap<String, Arc<TopicEntry>>,
+    ProducerIdAllocator,
+    std::fs::File,
+);
+
+fn load(config: &BrokerConfig) -> Result<Loaded> {
     let data = &config.data_dir;
     let topics_dir = data.join("topics");
     std::fs::create_dir_all(&topics_dir)
         .map_err(BrokerError::io("creating data directory", &topics_dir))?;
+    let lock_path = data.join(".lock");
+    let dir_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(BrokerError::io(
+            "opening the data directory lock",
+            &lock_path,
+        ))?;
+    match dir_lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(BrokerError::DataDirInUse(data.clone()));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(BrokerError::Io {
+                context: "locking the data directory",
+                path: lock_path,
+                source: e,
+            });
+        }
+    }
     let marker = data.join(CLEAN_SHUTDOWN_FILE);
     let clean = marker.exists();
     if clean {
@@ -429,7 +461,7 @@ fn load(config: &BrokerConfig) -> Result<(BTreeMap<String, Arc<TopicEntry>>, Pro
         }
     }
     let allocator = ProducerIdAllocator::open(&data.join("producer-ids"))?;
-    Ok((topics, allocator))
+    Ok((topics, allocator, dir_lock))
 }
 
 fn load_topic(config: &BrokerConfig, dir: &Path, clean: bool) -> Result<Option<TopicEntry>> {

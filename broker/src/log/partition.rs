@@ -156,6 +156,12 @@ impl PartitionLog {
                     max: config.max_message_bytes,
                 });
             }
+            if h.size() as u64 > config.segment_bytes {
+                return Err(BrokerError::BatchLargerThanSegment {
+                    size: h.size(),
+                    segment_bytes: config.segment_bytes,
+                });
+            }
             if h.records_count < 1 || h.last_offset_delta != h.records_count - 1 {
                 return Err(BrokerError::CorruptMessage(format!(
                     "batch declares {} records but a last offset delta of {}",
@@ -267,7 +273,9 @@ impl PartitionLog {
         let seg = Segment::create(&self.dir, base_offset)?;
         tracing::debug!(topic = %self.topic, partition = self.partition, base_offset, "rolled a new segment");
         state.segments.insert(base_offset, seg);
-        self.flusher.note_roll(base_offset);
+        let snapshot = serde_json::to_vec(&state.producers)
+            .map_err(|e| BrokerError::Codec(format!("producer state snapshot: {e}")))?;
+        self.flusher.note_roll(base_offset, snapshot);
         self.flusher.flush_in_background();
         Ok(())
     }

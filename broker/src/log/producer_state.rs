@@ -142,6 +142,16 @@ impl ProducerStates {
         }
     }
 
+    /// Forgets producers whose last batch is below `log_start_offset` (their batches were
+    /// deleted by retention; a later append from them starts afresh).
+    pub fn retain_active(&mut self, log_start_offset: i64) {
+        self.producers.retain(|_, e| {
+            e.batches
+                .back()
+                .is_some_and(|b| b.last_offset >= log_start_offset)
+        });
+    }
+
     /// Number of producers with state.
     pub fn len(&self) -> usize {
         self.producers.len()
