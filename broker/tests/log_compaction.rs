@@ -106,6 +106,11 @@ async fn compaction_keeps_latest_per_key_at_original_offsets() {
 
     let cleaned = broker.run_compaction_now().await.unwrap();
     assert!(cleaned > 0, "some segment was rewritten");
+    assert_eq!(
+        broker.run_compaction_now().await.unwrap(),
+        0,
+        "nothing new to clean"
+    );
     assert_eq!(log.high_watermark(), hw);
     assert_eq!(
         log.segment_base_offsets(),

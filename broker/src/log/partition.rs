@@ -47,6 +47,13 @@ impl LogState {
     }
 }
 
+/// Bookkeeping of the cleaner, behind the lock that serializes retention and compaction.
+#[derive(Debug, Default)]
+pub(crate) struct Maintenance {
+    /// End offset of the cleanable range at the last compaction pass, and when it ran (ms).
+    pub last_compaction: Option<(i64, i64)>,
+}
+
 /// One partition's log. Shared as `Arc<PartitionLog>` by the protocol layer, the engine and the
 /// broker's background tasks.
 #[derive(Debug)]
@@ -58,7 +65,7 @@ pub struct PartitionLog {
     pub(crate) state: RwLock<LogState>,
     pub(crate) hw_tx: watch::Sender<i64>,
     pub(crate) flusher: Arc<Flusher>,
-    pub(crate) maintenance: Mutex<()>,
+    pub(crate) maintenance: Mutex<Maintenance>,
     pub(crate) deleted: AtomicBool,
     pub(crate) closed: AtomicBool,
 }
@@ -82,7 +89,7 @@ impl PartitionLog {
             flusher: Arc::new(Flusher::new(
                 dir.join(crate::log::recovery::RECOVERY_POINT_FILE),
             )),
-            maintenance: Mutex::new(()),
+            maintenance: Mutex::new(Maintenance::default()),
             deleted: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }
@@ -196,6 +203,7 @@ impl PartitionLog {
                 SequenceCheck::Append => {
                     let slice = &mut bytes[range.clone()];
                     batch::set_base_offset(slice, next);
+                    batch::set_partition_leader_epoch(slice, crate::log::LEADER_EPOCH);
                     if append_time >= 0 {
                         batch::set_log_append_time(slice, append_time);
                     }
