@@ -124,6 +124,7 @@ async fn subscribe_wakes_on_append_and_timestamps_are_searchable() {
     assert_eq!(log.offset_for_timestamp(301), None);
     assert_eq!(log.offset_for_timestamp(-1), Some((6, -1)));
     assert_eq!(log.offset_for_timestamp(-2), Some((0, -1)));
+    assert_eq!(log.offset_for_timestamp(-3), Some((4, 300)));
 }
 
 #[tokio::test]

@@ -74,6 +74,11 @@ impl Flusher {
         st.written
     }
 
+    /// The ticket of the latest write: waiting for it waits for everything written so far.
+    pub fn last_ticket(&self) -> u64 {
+        self.state.lock().written
+    }
+
     /// Registers a segment roll at `offset` with the producer-state snapshot as of that offset:
     /// once everything written so far is fsync'd, the directory is fsync'd, the snapshot written
     /// and `offset` becomes the recovery point. Returns the ticket to flush to.

@@ -221,7 +221,9 @@ impl PartitionLog {
             }
         }
         let duplicate = to_write.is_empty();
-        let mut ticket = None;
+        // A retried duplicate may arrive while the original's fsync is still pending: an acks=all
+        // retry must then wait for everything written so far.
+        let mut ticket = Some(self.flusher.last_ticket());
         if !duplicate {
             let total: usize = to_write.iter().map(|(r, _)| r.len()).sum();
             let first_base = to_write[0].1.base_offset;
@@ -366,11 +368,13 @@ impl PartitionLog {
 
     /// ListOffsets by time: the offset and timestamp of the first record whose timestamp is at
     /// or after `timestamp_ms`; None when there is none. `-1` (latest) gives the high-water mark
-    /// and `-2` (earliest) the log start offset, both with timestamp -1.
+    /// and `-2` (earliest) the log start offset, both with timestamp -1; `-3` (max timestamp,
+    /// ListOffsets v7) the first record with the largest timestamp.
     pub fn offset_for_timestamp(&self, timestamp_ms: i64) -> Option<(i64, i64)> {
         match timestamp_ms {
             -1 => return Some((self.high_watermark(), -1)),
             -2 => return Some((self.log_start_offset(), -1)),
+            -3 => return self.offset_of_max_timestamp(),
             _ => {}
         }
         let candidate = {
@@ -396,6 +400,32 @@ impl PartitionLog {
                 return None;
             }
         }
+    }
+
+    fn offset_of_max_timestamp(&self) -> Option<(i64, i64)> {
+        let (batch_offset, max_ts) = {
+            let state = self.state.read();
+            let seg = state
+                .segments
+                .values()
+                .filter(|s| !s.is_empty())
+                .reduce(|best, s| {
+                    if s.max_timestamp() > best.max_timestamp() {
+                        s
+                    } else {
+                        best
+                    }
+                })?;
+            (
+                seg.offset_for_timestamp(seg.max_timestamp())?,
+                seg.max_timestamp(),
+            )
+        };
+        let (records, _) = self.read_records(batch_offset, 1).ok()?;
+        records
+            .iter()
+            .find(|r| r.timestamp == max_ts)
+            .map(|r| (r.offset, r.timestamp))
     }
 
     /// Number of fsyncs run for this partition (group commit makes it smaller than the number of
