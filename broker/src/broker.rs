@@ -75,8 +75,9 @@ struct Inner {
     closed: AtomicBool,
     /// Serializes topic administration (create, delete, alter, add partitions).
     admin_lock: Mutex<()>,
-    /// Holds an exclusive lock on `<data>/.lock` for the broker's lifetime.
-    _dir_lock: std::fs::File,
+    /// Holds an exclusive lock on `<data>/.lock` until shutdown (or drop), so that two brokers
+    /// never share a data directory.
+    dir_lock: Mutex<Option<std::fs::File>>,
 }
 
 /// The broker: cheap to clone, shared by the Kafka protocol server, the engine and the shell.
@@ -102,7 +103,7 @@ impl Broker {
                 shutdown_tx,
                 closed: AtomicBool::new(false),
                 admin_lock: Mutex::new(()),
-                _dir_lock: dir_lock,
+                dir_lock: Mutex::new(Some(dir_lock)),
             }),
         };
         broker.spawn_background_tasks();
@@ -188,6 +189,9 @@ impl Broker {
 
     /// Applies retention to every partition now; returns the number of segments deleted.
     pub async fn run_retention_now(&self) -> Result<usize> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(BrokerError::ShuttingDown);
+        }
         let parts = self.all_partitions();
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
@@ -202,6 +206,9 @@ impl Broker {
     /// Compacts every partition of every `cleanup.policy=compact` topic now; returns the number
     /// of segments rewritten.
     pub async fn run_compaction_now(&self) -> Result<usize> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(BrokerError::ShuttingDown);
+        }
         let parts = self.all_partitions();
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
@@ -213,8 +220,9 @@ impl Broker {
         .map_err(|e| BrokerError::Codec(format!("compaction task failed: {e}")))?
     }
 
-    /// Flushes and fsyncs everything, writes the clean-shutdown marker and stops the background
-    /// tasks. Appends after this fail with a shutting-down error.
+    /// Flushes and fsyncs everything, writes the clean-shutdown marker, stops the background
+    /// tasks and releases the data directory (a new broker may open it while this handle still
+    /// exists). Appends, retention and compaction after this fail with a shutting-down error.
     pub async fn shutdown(&self) {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -244,6 +252,8 @@ impl Broker {
             Ok(Err(e)) => tracing::error!(error = %e, "broker shutdown was not clean"),
             Err(e) => tracing::error!(error = %e, "broker shutdown task failed"),
         }
+        // Everything is closed: another broker may open the directory now.
+        self.inner.dir_lock.lock().take();
     }
 
     fn spawn_background_tasks(&self) {

@@ -244,5 +244,13 @@ async fn a_data_directory_is_opened_by_one_broker_at_a_time() {
         "{second:?}"
     );
     drop(broker);
-    assert!(Broker::open(config(dir.path())).await.is_ok());
+    let again = Broker::open(config(dir.path())).await.unwrap();
+    // Shutdown releases the directory even while the old handle is still alive.
+    again.shutdown().await;
+    let third = Broker::open(config(dir.path())).await.unwrap();
+    assert_eq!(
+        again.run_retention_now().await.unwrap_err().to_string(),
+        "the broker is shutting down"
+    );
+    drop(third);
 }

@@ -296,7 +296,10 @@ async fn topic_configs_can_be_altered_and_partitions_added() {
     broker
         .partition("t", 2)
         .unwrap()
-        .append_records(&records("p2", 1, 1), Durability::Written)
+        .append_records(
+            &[sluice_broker::new_record(Some(b"k"), Some(b"v"), 1)],
+            Durability::Written,
+        )
         .await
         .unwrap();
     broker.shutdown().await;

@@ -85,7 +85,7 @@ impl PartitionLog {
     pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
         let mut maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
-        if !config.cleanup_policy.compact {
+        if !config.cleanup_policy.compact || self.is_offline() {
             return Ok(CompactionStats::default());
         }
         let views: Vec<SegmentView> = {

@@ -40,8 +40,8 @@ struct FlushState {
     dirty: Vec<Arc<File>>,
     /// Segment rolls waiting for the fsync that covers them.
     pending_rolls: Vec<PendingRoll>,
-    /// The last fsync failure: tickets up to `.0` were not made durable.
-    failed: Option<(u64, String)>,
+    /// The first fsync failure (sticky: see [`Flusher::check_healthy`]).
+    failed: Option<String>,
 }
 
 /// The group-commit flusher of one partition.
@@ -72,6 +72,25 @@ impl Flusher {
             st.dirty.push(file.clone());
         }
         st.written
+    }
+
+    /// Fails once an fsync has failed: after a failed fsync the kernel may have dropped the dirty
+    /// pages, so nothing written since can be trusted to become durable. The partition refuses
+    /// writes (KAFKA_STORAGE_ERROR) until the broker restarts and recovery cuts the log back to
+    /// what is really on disk, as Kafka takes a failed log directory offline.
+    pub fn check_healthy(&self) -> Result<()> {
+        match &self.state.lock().failed {
+            None => Ok(()),
+            Some(reason) => Err(self.fsync_error(reason)),
+        }
+    }
+
+    fn fsync_error(&self, reason: &str) -> BrokerError {
+        BrokerError::Io {
+            context: "fsync failed earlier; the partition is offline until restart",
+            path: self.recovery_point_path.with_file_name(""),
+            source: std::io::Error::other(reason.to_string()),
+        }
     }
 
     /// The ticket of the latest write: waiting for it waits for everything written so far.
@@ -157,7 +176,7 @@ impl Flusher {
                         st.dirty.push(f);
                     }
                 }
-                st.failed = Some((target, e));
+                st.failed.get_or_insert(e);
             }
         }
         self.synced_tx.send_replace(st.synced);
@@ -196,14 +215,8 @@ impl Flusher {
                 if st.synced >= ticket {
                     return Ok(());
                 }
-                if let Some((failed_to, reason)) = &st.failed
-                    && *failed_to >= ticket
-                {
-                    return Err(BrokerError::Io {
-                        context: "fsync of appended batches",
-                        path: self.recovery_point_path.with_file_name(""),
-                        source: std::io::Error::other(reason.clone()),
-                    });
+                if let Some(reason) = &st.failed {
+                    return Err(self.fsync_error(reason));
                 }
                 if !st.flushing {
                     self.start_flush(&mut st);

@@ -110,6 +110,12 @@ impl PartitionLog {
         &self.dir
     }
 
+    /// Whether the partition no longer takes writes or maintenance (its topic was deleted or
+    /// the broker shut down).
+    pub fn is_offline(&self) -> bool {
+        self.deleted.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire)
+    }
+
     /// The topic config in effect.
     pub fn config(&self) -> TopicConfig {
         self.config.read().clone()
@@ -154,6 +160,7 @@ impl PartitionLog {
         if self.closed.load(Ordering::Acquire) {
             return Err(BrokerError::ShuttingDown);
         }
+        self.flusher.check_healthy()?;
         let parts = batch::split_batches(bytes)?;
         let config = self.config.read().clone();
         for (_, h) in &parts {
@@ -176,6 +183,19 @@ impl PartitionLog {
                 )));
             }
         }
+        if config.cleanup_policy.compact {
+            // Kafka refuses keyless records on a compacted topic (compaction could never keep
+            // them): the only place the append path decodes records.
+            for (range, _) in &parts {
+                let records = crate::log::records::decode_records(&bytes[range.clone()])?;
+                if records.iter().any(|r| r.key.is_none()) {
+                    return Err(BrokerError::InvalidRecord(format!(
+                        "topic '{}' is compacted (cleanup.policy=compact): every record needs a key",
+                        self.topic
+                    )));
+                }
+            }
+        }
         let append_time = match config.timestamp_type {
             TimestampType::LogAppendTime => now_ms(),
             TimestampType::CreateTime => -1,
@@ -184,7 +204,12 @@ impl PartitionLog {
         let mut state = self.state.write();
         // Decide per batch: duplicate or append, checking later batches against earlier ones of
         // the same request through a scratch copy of the producer state.
-        let mut scratch = state.producers.clone();
+        let mut scratch = state.producers.subset(
+            parts
+                .iter()
+                .map(|(_, h)| h.producer_id)
+                .filter(|id| *id >= 0),
+        );
         let mut next = state.next_offset;
         let mut to_write: Vec<(std::ops::Range<usize>, BatchHeader)> = Vec::new();
         let mut first_offset = None;
@@ -229,18 +254,27 @@ impl PartitionLog {
             let first_base = to_write[0].1.base_offset;
             let last = to_write[to_write.len() - 1].1.last_offset();
             self.maybe_roll(&mut state, &config, total as u64, first_base, last)?;
-            // Write the batches contiguously; they are usually contiguous in the request already.
-            let mut out = Vec::with_capacity(total);
+            // Write the batches in one write; the request's buffer as is when nothing was skipped.
+            let whole = to_write.len() == parts.len();
+            let copied: Vec<u8>;
             let mut headers = Vec::with_capacity(to_write.len());
-            for (range, h) in &to_write {
-                headers.push((out.len() as u64, *h));
-                out.extend_from_slice(&bytes[range.clone()]);
-            }
+            let out: &[u8] = if whole {
+                headers.extend(to_write.iter().map(|(r, h)| (r.start as u64, *h)));
+                &bytes[..]
+            } else {
+                let mut buf = Vec::with_capacity(total);
+                for (range, h) in &to_write {
+                    headers.push((buf.len() as u64, *h));
+                    buf.extend_from_slice(&bytes[range.clone()]);
+                }
+                copied = buf;
+                &copied
+            };
             let seg = active_segment(&mut state)?;
-            seg.append(&out, &headers, config.index_interval_bytes)?;
+            seg.append(out, &headers, config.index_interval_bytes)?;
             ticket = Some(self.flusher.note_write(seg.file()));
             state.next_offset = next;
-            state.producers = scratch;
+            state.producers.absorb(scratch);
             self.hw_tx.send_replace(next);
         }
         let result = AppendResult {

@@ -142,6 +142,22 @@ impl ProducerStates {
         }
     }
 
+    /// A copy of just the given producers' state: appends check a request's batches against this
+    /// scratch copy and [`ProducerStates::absorb`] it once the write succeeded, so the hot path
+    /// never copies the state of every producer.
+    pub fn subset(&self, producer_ids: impl IntoIterator<Item = i64>) -> ProducerStates {
+        let producers = producer_ids
+            .into_iter()
+            .filter_map(|id| self.producers.get(&id).map(|e| (id, e.clone())))
+            .collect();
+        ProducerStates { producers }
+    }
+
+    /// Takes over every producer entry of `other` (see [`ProducerStates::subset`]).
+    pub fn absorb(&mut self, other: ProducerStates) {
+        self.producers.extend(other.producers);
+    }
+
     /// Forgets producers whose last batch is below `log_start_offset` (their batches were
     /// deleted by retention; a later append from them starts afresh).
     pub fn retain_active(&mut self, log_start_offset: i64) {

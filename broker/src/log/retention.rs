@@ -18,7 +18,7 @@ impl PartitionLog {
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
-        if !config.cleanup_policy.delete {
+        if !config.cleanup_policy.delete || self.is_offline() {
             return Ok(0);
         }
         let removed: Vec<Segment> = {

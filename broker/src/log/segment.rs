@@ -341,28 +341,47 @@ impl Segment {
         index_interval: u64,
     ) -> Result<()> {
         let start = self.size;
-        (&*self.file)
-            .write_all(bytes)
-            .map_err(BrokerError::io("appending to segment", &self.path))?;
+        if let Err(e) = (&*self.file).write_all(bytes) {
+            // A partial write (e.g. disk full) must not stay in the file: later batches would be
+            // written after garbage. Cut back to where this append started.
+            if let Err(cut) = self.file.set_len(start) {
+                tracing::error!(segment = %self.path.display(), error = %cut,
+                    "could not cut a partial write; recovery will truncate it at the next start");
+            }
+            return Err(BrokerError::Io {
+                context: "appending to segment",
+                path: self.path.clone(),
+                source: e,
+            });
+        }
         self.size += bytes.len() as u64;
         for (rel_pos, h) in headers {
             let rel = (h.base_offset - self.base_offset) as u32;
             if self.offset_index.entries().is_empty()
                 || self.bytes_since_index_entry >= index_interval
             {
-                self.offset_index.append(OffsetEntry {
+                let entry = OffsetEntry {
                     relative_offset: rel,
                     position: (start + rel_pos) as u32,
-                })?;
+                };
+                // Indexes are derived data: a failed index write must not fail an append whose
+                // bytes are already in the log (lookups scan a little further; the next start
+                // rebuilds a torn index).
+                if let Err(e) = self.offset_index.append(entry) {
+                    tracing::warn!(segment = %self.path.display(), error = %e, "offset index write failed");
+                }
                 self.bytes_since_index_entry = 0;
             }
             self.bytes_since_index_entry += h.size() as u64;
             if h.max_timestamp > self.max_timestamp {
                 self.max_timestamp = h.max_timestamp;
-                self.time_index.append(TimeEntry {
+                let entry = TimeEntry {
                     timestamp: h.max_timestamp,
                     relative_offset: rel,
-                })?;
+                };
+                if let Err(e) = self.time_index.append(entry) {
+                    tracing::warn!(segment = %self.path.display(), error = %e, "time index write failed");
+                }
             }
             self.next_offset = h.last_offset() + 1;
         }
