@@ -200,8 +200,9 @@ impl PartitionLog {
         crate::log::sync_dir(&self.dir)
             .map_err(BrokerError::io("syncing partition directory", &self.dir))?;
         let interval = self.config.read().index_interval_bytes;
-        let seg = Segment::open_trusted(&self.dir, view.base, interval)?;
+        let mut seg = Segment::open_trusted(&self.dir, view.base, interval)?;
         seg.sync_all()?;
+        seg.take_index_handles();
         Ok(seg)
     }
 }

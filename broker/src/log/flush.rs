@@ -93,6 +93,17 @@ impl Flusher {
         }
     }
 
+    /// Adds files (a closed segment's indexes) to be fsync'd by the next flush, after which
+    /// their handles are dropped.
+    pub fn note_files(&self, files: Vec<Arc<File>>) {
+        let mut st = self.state.lock();
+        for f in files {
+            if !st.dirty.iter().any(|d| Arc::ptr_eq(d, &f)) {
+                st.dirty.push(f);
+            }
+        }
+    }
+
     /// The ticket of the latest write: waiting for it waits for everything written so far.
     pub fn last_ticket(&self) -> u64 {
         self.state.lock().written

@@ -315,6 +315,9 @@ impl PartitionLog {
     /// which the recovery point moves to `base_offset`).
     pub(crate) fn roll(&self, state: &mut LogState, base_offset: i64) -> Result<()> {
         let seg = Segment::create(&self.dir, base_offset)?;
+        if let Some(old) = state.segments.values_mut().next_back() {
+            self.flusher.note_files(old.take_index_handles());
+        }
         tracing::debug!(topic = %self.topic, partition = self.partition, base_offset, "rolled a new segment");
         state.segments.insert(base_offset, seg);
         let snapshot = serde_json::to_vec(&state.producers)

@@ -442,6 +442,18 @@ impl Segment {
         self.time_index.sync()
     }
 
+    /// Releases the index file handles (the segment was closed by a roll or is a closed segment
+    /// at start-up); returns them so the caller can fsync them before they close.
+    pub fn take_index_handles(&mut self) -> Vec<Arc<File>> {
+        [
+            self.offset_index.take_handle(),
+            self.time_index.take_handle(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Removes the segment's files.
     pub fn delete_files(&self) -> Result<()> {
         for p in [
@@ -495,5 +507,57 @@ impl Segment {
     /// Whether the segment holds no batch.
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::{set_base_offset, validate_batch};
+    use crate::log::records::{encode_records, new_record};
+
+    fn batch(base: i64, ts: i64) -> (Vec<u8>, BatchHeader) {
+        let mut b = encode_records(&[new_record(None, Some(b"v"), ts)], 0)
+            .unwrap()
+            .to_vec();
+        set_base_offset(&mut b, base);
+        let h = validate_batch(&b).unwrap();
+        (b, h)
+    }
+
+    #[test]
+    fn released_index_handles_reopen_on_write_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 10).unwrap();
+        let (b, h) = batch(10, 5);
+        seg.append(&b, &[(0, h)], 0).unwrap();
+        assert_eq!(seg.take_index_handles().len(), 2);
+        assert!(seg.take_index_handles().is_empty());
+        let (b2, h2) = batch(11, 7);
+        seg.append(&b2, &[(0, h2)], 0).unwrap();
+        assert_eq!(
+            seg.locate(11).unwrap().map(|s| s.position),
+            Some(b.len() as u64)
+        );
+        assert_eq!(seg.offset_for_timestamp(6), Some(11));
+        drop(seg);
+        let seg = Segment::open_trusted(dir.path(), 10, 0).unwrap();
+        assert_eq!(seg.next_offset(), 12);
+        assert_eq!(seg.max_timestamp(), 7);
+        assert_eq!(seg.locate(10).unwrap().map(|s| s.position), Some(0));
+    }
+
+    #[test]
+    fn validating_scan_stops_at_offsets_going_backwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let (b0, h0) = batch(0, 1);
+        let (b1, h1) = batch(0, 1); // same offset again: not a valid continuation
+        seg.append(&b0, &[(0, h0)], 4096).unwrap();
+        seg.append(&b1, &[(0, h1)], 4096).unwrap();
+        let outcome = seg.scan_validating().unwrap();
+        assert_eq!(outcome.batches.len(), 1);
+        assert_eq!(outcome.valid_bytes, b0.len() as u64);
+        assert!(outcome.stopped_because.is_some());
     }
 }
