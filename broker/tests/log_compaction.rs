@@ -8,13 +8,6 @@ use std::collections::BTreeMap;
 use log_common::*;
 use sluice_broker::{Durability, Record, new_record};
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn read_all(log: &sluice_broker::PartitionLog) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     let mut next = log.log_start_offset();

@@ -8,13 +8,6 @@ use std::time::Duration;
 use log_common::*;
 use sluice_broker::{Broker, Durability, PartitionLog};
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 #[tokio::test]
 async fn time_retention_deletes_old_segment_files() {
     let dir = tempfile::tempdir().unwrap();

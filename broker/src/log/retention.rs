@@ -4,6 +4,9 @@
 //! - by time: a segment whose largest timestamp is older than `retention.ms`;
 //! - by size: while the partition minus the oldest segment is still at least `retention.bytes`.
 //!
+//! The same periodic pass forgets idempotent producers idle for longer than
+//! `PRODUCER_ID_EXPIRATION_MS` (Kafka's `producer.id.expiration.ms`).
+//!
 //! As in Kafka, when even the active segment has expired by time it is rolled first (an empty
 //! active segment takes its place at the high-water mark) so that an idle topic's data does not
 //! outlive its retention. Segment files are removed after they leave the segment map; a reader
@@ -11,6 +14,7 @@
 
 use crate::error::Result;
 use crate::log::partition::PartitionLog;
+use crate::log::producer_state::PRODUCER_ID_EXPIRATION_MS;
 use crate::log::segment::Segment;
 
 impl PartitionLog {
@@ -18,7 +22,17 @@ impl PartitionLog {
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
-        if !config.cleanup_policy.delete || self.is_offline() {
+        if self.is_offline() {
+            return Ok(0);
+        }
+        {
+            let mut state = self.state.write();
+            let expired = state.producers.expire(now_ms - PRODUCER_ID_EXPIRATION_MS);
+            if expired > 0 {
+                tracing::debug!(topic = %self.topic, partition = self.partition, expired, "expired idle producer ids");
+            }
+        }
+        if !config.cleanup_policy.delete {
             return Ok(0);
         }
         let removed: Vec<Segment> = {
@@ -52,10 +66,16 @@ impl PartitionLog {
                 total -= seg.size();
                 doomed.push(*base);
             }
-            doomed
+            let removed: Vec<Segment> = doomed
                 .iter()
                 .filter_map(|b| state.segments.remove(b))
-                .collect()
+                .collect();
+            if !removed.is_empty() {
+                // Producers with nothing left in the log are forgotten, as in Kafka.
+                let start = state.log_start_offset();
+                state.producers.retain_active(start);
+            }
+            removed
         };
         for seg in &removed {
             tracing::info!(topic = %self.topic, partition = self.partition, segment = %seg.path().display(),
