@@ -203,3 +203,96 @@ async fn compacted_topics_refuse_records_without_a_key() {
         .unwrap();
     assert_eq!(log.high_watermark(), 1);
 }
+
+#[tokio::test]
+async fn compressed_batches_are_stored_as_sent_and_compacted_with_their_codec() {
+    use kafka_protocol::records::{Compression, RecordBatchEncoder, RecordEncodeOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic(
+            "z",
+            1,
+            &configs(&[("cleanup.policy", "compact"), ("segment.bytes", "600")]),
+        )
+        .unwrap();
+    let log = broker.partition("z", 0).unwrap();
+    let now = now_ms();
+    for (round, codec) in [
+        Compression::Gzip,
+        Compression::Zstd,
+        Compression::Lz4,
+        Compression::Snappy,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let recs: Vec<Record> = (0..4)
+            .map(|k| {
+                let mut r = new_record(
+                    Some(format!("k{k}").as_bytes()),
+                    Some(format!("r{round}").as_bytes()),
+                    now,
+                );
+                r.offset = k;
+                r.sequence = k as i32 - 1;
+                r
+            })
+            .collect();
+        let mut buf = bytes::BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            recs.iter(),
+            &RecordEncodeOptions {
+                version: 2,
+                compression: codec,
+            },
+        )
+        .unwrap();
+        let sent = buf.clone();
+        let res = log.append(buf, Durability::Written).await.unwrap();
+        // Stored as sent: only the base offset and leader epoch differ.
+        let stored = log.read(res.base_offset, 1 << 20).unwrap().records;
+        assert_eq!(&stored[12..16], &0i32.to_be_bytes());
+        assert_eq!(
+            &stored[16..sent.len()],
+            &sent[16..],
+            "{codec:?} batch bytes kept"
+        );
+        assert_eq!(stored[22] & 0x7, codec as u8);
+    }
+    // One more keyed record per key to make every older batch partly obsolete, then roll.
+    for i in 0..12 {
+        log.append_records(
+            &[new_record(
+                Some(format!("k{}", i % 2).as_bytes()),
+                Some(b"latest"),
+                now,
+            )],
+            Durability::Written,
+        )
+        .await
+        .unwrap();
+    }
+    assert!(broker.run_compaction_now().await.unwrap() > 0);
+    let all = read_all(&log);
+    let latest: BTreeMap<String, String> = all
+        .iter()
+        .map(|r| {
+            (
+                String::from_utf8(r.key.clone().unwrap().to_vec()).unwrap(),
+                String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(latest["k2"], "r3");
+    assert_eq!(latest["k3"], "r3");
+    assert_eq!(latest["k0"], "latest");
+    assert_eq!(
+        all.iter()
+            .filter(|r| r.key.as_deref() == Some(&b"k2"[..]))
+            .count(),
+        1,
+        "older k2 values compacted away"
+    );
+}
