@@ -91,3 +91,53 @@ impl PartitionLog {
         Ok(removed.len())
     }
 }
+
+impl PartitionLog {
+    /// DeleteRecords: moves the log start offset to `offset` (-1 means the high-water mark) and
+    /// deletes the segments wholly before it. OFFSET_OUT_OF_RANGE unless `offset` is in
+    /// `[log_start_offset, high_watermark]`. The new start is persisted before anything is
+    /// deleted, so it survives a crash. Returns the new log start offset.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
+        let _maintenance = self.maintenance.lock();
+        if self.is_offline() {
+            return Err(crate::error::BrokerError::UnknownTopic(self.topic.clone()));
+        }
+        let removed: Vec<Segment> = {
+            let mut state = self.state.write();
+            let hw = state.next_offset;
+            let start = state.log_start_offset();
+            let offset = if offset == -1 { hw } else { offset };
+            if offset < start || offset > hw {
+                return Err(crate::error::BrokerError::OffsetOutOfRange {
+                    offset,
+                    log_start_offset: start,
+                    high_watermark: hw,
+                });
+            }
+            let path = self.dir.join(crate::log::recovery::LOG_START_FILE);
+            crate::log::write_file_atomically(&path, offset.to_string().as_bytes()).map_err(
+                crate::error::BrokerError::io("writing log start offset", &path),
+            )?;
+            state.deleted_before = offset;
+            let bases: Vec<i64> = state.segments.keys().copied().collect();
+            // A segment goes when the next one starts at or before the new log start.
+            let doomed: Vec<i64> = bases
+                .windows(2)
+                .take_while(|w| w[1] <= offset)
+                .map(|w| w[0])
+                .collect();
+            let removed: Vec<Segment> = doomed
+                .iter()
+                .filter_map(|b| state.segments.remove(b))
+                .collect();
+            state.producers.retain_active(offset);
+            removed
+        };
+        for seg in &removed {
+            seg.delete_files()?;
+        }
+        tracing::info!(topic = %self.topic, partition = self.partition, log_start_offset = offset,
+            segments_deleted = removed.len(), "records deleted");
+        Ok(self.log_start_offset())
+    }
+}
