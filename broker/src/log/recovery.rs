@@ -55,6 +55,16 @@ pub fn write_snapshot(dir: &Path, offset: i64, json: &[u8]) -> std::io::Result<(
     Ok(())
 }
 
+/// Removes the producer snapshots taken past `offset` (after a truncation).
+pub fn remove_snapshots_after(dir: &Path, offset: i64) -> std::io::Result<()> {
+    for o in list_suffixed(dir, ".snapshot")? {
+        if o > offset {
+            std::fs::remove_file(dir.join(snapshot_file_name(o)))?;
+        }
+    }
+    Ok(())
+}
+
 /// Offsets parsed from `<offset><suffix>` file names in `dir`.
 fn list_suffixed(dir: &Path, suffix: &str) -> std::io::Result<Vec<i64>> {
     let mut out = Vec::new();
