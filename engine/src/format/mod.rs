@@ -23,6 +23,7 @@ mod kafka;
 mod options;
 mod text;
 mod validate;
+mod window;
 
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ use arrow::error::ArrowError;
 use bytes::Bytes;
 
 use crate::types::schema::TOMBSTONE_COLUMN;
-use crate::types::{Column, ColumnKind, LogicalSchema, PseudoColumn};
+use crate::types::{Column, ColumnKind, LogicalSchema, PseudoColumn, WindowKind};
 use datum::{Datum, build_array, datum_at};
 
 pub use options::{FormatKind, FormatOptions, RecordFormat, parse_delimiter};
@@ -196,15 +197,36 @@ pub fn decode_records(
     format: &RecordFormat,
     records: &[SourceRecord],
 ) -> Result<DecodedBatch, FormatError> {
-    if schema.windowed {
-        return Err(FormatError::Unsupported(
-            "windowed keys cannot be decoded yet".to_string(),
-        ));
-    }
     let key_columns: Vec<&Column> = schema.key.iter().collect();
     let value_columns: Vec<&Column> = schema.value.iter().collect();
-    let keys: Vec<Option<&[u8]>> = records.iter().map(|r| r.key.as_deref()).collect();
     let values: Vec<Option<&[u8]>> = records.iter().map(|r| r.value.as_deref()).collect();
+    let mut window_failures = Vec::new();
+    let mut bounds: Option<(Vec<i64>, Vec<i64>)> = None;
+    let keys: Vec<Option<&[u8]>> = match schema.window {
+        None => records.iter().map(|r| r.key.as_deref()).collect(),
+        Some(kind) => {
+            let (mut starts, mut ends) = (Vec::new(), Vec::new());
+            let keys = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| match window::split(kind, r.key.as_deref()) {
+                    Ok(key) => {
+                        starts.push(key.start);
+                        ends.push(key.end);
+                        Some(key.inner)
+                    }
+                    Err(message) => {
+                        window_failures.push((i, message));
+                        starts.push(0);
+                        ends.push(0);
+                        None
+                    }
+                })
+                .collect();
+            bounds = Some((starts, ends));
+            keys
+        }
+    };
 
     let key_side = decode_side(&format.key, &key_columns, true, &keys)?;
     let value_side = decode_side(&format.value, &value_columns, false, &values)?;
@@ -220,6 +242,10 @@ pub fn decode_records(
             records.iter().map(|r| r.offset),
         )),
     ];
+    if let Some((starts, ends)) = bounds {
+        arrays.push(Arc::new(Int64Array::from(starts)));
+        arrays.push(Arc::new(Int64Array::from(ends)));
+    }
     arrays.extend(key_side.arrays);
     arrays.extend(value_side.arrays);
     for column in &schema.headers {
@@ -230,9 +256,9 @@ pub fn decode_records(
     )));
     let batch = RecordBatch::try_new(schema.arrow_schema(), arrays)?;
 
-    let mut failures: Vec<(usize, String)> = key_side
-        .failures
+    let mut failures: Vec<(usize, String)> = window_failures
         .into_iter()
+        .chain(key_side.failures)
         .map(|(i, m)| (i, format!("Failed to deserialise key: {m}")))
         .chain(
             value_side
@@ -324,6 +350,20 @@ pub fn encode_batch(
     let rowtime = batch.column_by_name(PseudoColumn::RowTime.name()).cloned();
     let key_columns: Vec<&Column> = schema.key.iter().collect();
     let value_columns: Vec<&Column> = schema.value.iter().collect();
+    let window_bounds = match schema.window {
+        Some(kind) => Some((
+            kind,
+            find(PseudoColumn::WindowStart.name())?,
+            batch
+                .column_by_name(PseudoColumn::WindowEnd.name())
+                .cloned(),
+        )),
+        None => None,
+    };
+    let millis = |array: &ArrayRef, row: usize| match datum_at(array, row) {
+        Ok(Datum::BigInt(ms) | Datum::Timestamp(ms)) => Some(ms),
+        _ => None,
+    };
 
     (0..batch.num_rows())
         .map(|row| {
@@ -335,7 +375,22 @@ pub fn encode_batch(
                     .collect::<Result<Vec<_>, _>>()
             };
             let keys = read(&key_arrays).map_err(|e| err(e.to_string()))?;
-            let key = encode_side(&format.key, &key_columns, true, &keys).map_err(err)?;
+            let mut key = encode_side(&format.key, &key_columns, true, &keys).map_err(err)?;
+            if let Some((kind, starts, ends)) = &window_bounds {
+                let start =
+                    millis(starts, row).ok_or_else(|| err("WINDOWSTART is null".to_string()))?;
+                let end = match (kind, ends) {
+                    (WindowKind::Session, Some(ends)) => {
+                        millis(ends, row).ok_or_else(|| err("WINDOWEND is null".to_string()))?
+                    }
+                    (WindowKind::Session, None) => {
+                        return Err(FormatError::MissingColumn("WINDOWEND".to_string()));
+                    }
+                    // Time windows store only the start.
+                    _ => start,
+                };
+                key = Some(window::join(*kind, key.as_deref(), start, end));
+            }
             let tombstone = match &tombstones {
                 Some(t) => matches!(datum_at(t, row), Ok(Datum::Boolean(true))),
                 None => false,
@@ -346,13 +401,7 @@ pub fn encode_batch(
                 let values = read(&value_arrays).map_err(|e| err(e.to_string()))?;
                 encode_side(&format.value, &value_columns, false, &values).map_err(err)?
             };
-            let timestamp = match &rowtime {
-                Some(t) => match datum_at(t, row) {
-                    Ok(Datum::Timestamp(ms) | Datum::BigInt(ms)) => Some(ms),
-                    _ => None,
-                },
-                None => None,
-            };
+            let timestamp = rowtime.as_ref().and_then(|t| millis(t, row));
             Ok(EncodedRecord {
                 key: key.map(Bytes::from),
                 value: value.map(Bytes::from),
@@ -436,6 +485,32 @@ mod tests {
         assert_eq!(encoded[0].value.as_deref(), Some(&br#"{"V":1}"#[..]));
         assert_eq!(encoded[0].timestamp, Some(1000));
         assert_eq!(encoded[1].value, None);
+    }
+
+    #[test]
+    fn windowed_keys_fill_window_bounds_and_round_trip() {
+        let mut schema = LogicalSchema::from_columns([
+            Column::key("K", SqlType::String),
+            Column::value("COUNT", SqlType::BigInt),
+        ]);
+        schema.window = Some(WindowKind::Tumbling { size_ms: 1000 });
+        let format = RecordFormat::new(FormatKind::Kafka, FormatKind::Json);
+        let mut key = b"k".to_vec();
+        key.extend_from_slice(&5000i64.to_be_bytes());
+        let mut good = record(0, None, Some(r#"{"COUNT":2}"#));
+        good.key = Some(Bytes::from(key.clone()));
+        let bad = record(1, Some("k"), Some(r#"{"COUNT":3}"#));
+        let decoded = decode_records(&schema, &format, &[good, bad]).unwrap();
+        assert_eq!(decoded.batch.num_rows(), 1);
+        assert_eq!(decoded.errors[0].offset, 1);
+        let start = decoded.batch.column_by_name("WINDOWSTART").unwrap();
+        let end = decoded.batch.column_by_name("WINDOWEND").unwrap();
+        assert_eq!(datum_at(start, 0).unwrap(), Datum::BigInt(5000));
+        assert_eq!(datum_at(end, 0).unwrap(), Datum::BigInt(6000));
+        let k = decoded.batch.column_by_name("K").unwrap();
+        assert_eq!(datum_at(k, 0).unwrap(), Datum::String("k".into()));
+        let encoded = encode_batch(&schema, &format, &decoded.batch).unwrap();
+        assert_eq!(encoded[0].key.as_deref(), Some(key.as_slice()));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 
-pub use schema::{Column, ColumnKind, LogicalSchema, PseudoColumn};
+pub use schema::{Column, ColumnKind, LogicalSchema, PseudoColumn, WindowKind};
 
 /// Largest precision a ksqlDB `DECIMAL` may have (it is stored as an Arrow `Decimal128`).
 pub const MAX_DECIMAL_PRECISION: u8 = 38;

@@ -150,8 +150,27 @@ pub struct LogicalSchema {
     pub value: Vec<Column>,
     /// Header columns (`HEADERS` or `HEADER('k')`).
     pub headers: Vec<Column>,
-    /// True for a windowed source: the batch then also has WINDOWSTART and WINDOWEND.
-    pub windowed: bool,
+    /// `Some` for a windowed source (the output of a windowed aggregation, or a source declared
+    /// with `WINDOW_TYPE`): its keys carry the window and the batch also has WINDOWSTART and
+    /// WINDOWEND.
+    pub window: Option<WindowKind>,
+}
+
+/// How a windowed source's keys carry their window, as Kafka Streams serializes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WindowKind {
+    /// `TUMBLING`: the key is followed by the 8-byte window start; the end is start + size.
+    Tumbling {
+        /// Window size in milliseconds.
+        size_ms: i64,
+    },
+    /// `HOPPING`: serialized like tumbling windows.
+    Hopping {
+        /// Window size in milliseconds.
+        size_ms: i64,
+    },
+    /// `SESSION`: the key is followed by the 8-byte window end, then the 8-byte start.
+    Session,
 }
 
 impl LogicalSchema {
@@ -171,7 +190,7 @@ impl LogicalSchema {
     /// The pseudo columns this source has, in batch order.
     pub fn pseudo_columns(&self) -> Vec<PseudoColumn> {
         let mut pseudo = PseudoColumn::ROW.to_vec();
-        if self.windowed {
+        if self.window.is_some() {
             pseudo.extend([PseudoColumn::WindowStart, PseudoColumn::WindowEnd]);
         }
         pseudo
@@ -278,7 +297,7 @@ mod tests {
     #[test]
     fn windowed_sources_have_window_bounds() {
         let mut s = schema();
-        s.windowed = true;
+        s.window = Some(WindowKind::Session);
         assert_eq!(s.pseudo_columns().len(), 5);
         assert_eq!(
             PseudoColumn::from_name("WINDOWEND"),
