@@ -214,7 +214,11 @@ fn null_values_stay_null_and_empty_objects_give_null_columns() {
         Column::value("NAME", SqlType::String),
     ]);
     let key = 1i32.to_be_bytes();
-    let mut records = vec![rec(0, None, None), rec(1, None, Some("{}"))];
+    let mut records = vec![
+        rec(0, None, None),
+        rec(1, None, Some("{}")),
+        rec(2, None, Some(" null ")),
+    ];
     for r in &mut records {
         r.key = Some(Bytes::copy_from_slice(&key));
     }
@@ -226,6 +230,7 @@ fn null_values_stay_null_and_empty_objects_give_null_columns() {
     );
     assert_eq!(out[0].value, None);
     assert_eq!(text(&out[1].value), Some(r#"{"NAME":null}"#));
+    assert_eq!(out[2].value, None, "JSON null is a null row too");
     assert_eq!(out[0].key.as_deref(), Some(&key[..]));
 }
 

@@ -251,8 +251,11 @@ pub fn decode_records(
     for column in &schema.headers {
         arrays.push(header_column(column, records)?);
     }
+    let json_value = format.value.kind == FormatKind::Json;
     arrays.push(Arc::new(BooleanArray::from_iter(
-        records.iter().map(|r| Some(r.value.is_none())),
+        records
+            .iter()
+            .map(|r| Some(is_null_value(r.value.as_deref(), json_value))),
     )));
     let batch = RecordBatch::try_new(schema.arrow_schema(), arrays)?;
 
@@ -289,6 +292,14 @@ pub fn decode_records(
         })
         .collect();
     Ok(DecodedBatch { batch, errors })
+}
+
+/// A null value, or (for JSON) the text `null`, which ksqlDB also reads as a null row.
+fn is_null_value(value: Option<&[u8]>, json: bool) -> bool {
+    match value {
+        None => true,
+        Some(bytes) => json && bytes.trim_ascii() == b"null",
+    }
 }
 
 fn header_column(column: &Column, records: &[SourceRecord]) -> Result<ArrayRef, ArrowError> {
