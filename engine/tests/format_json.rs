@@ -256,3 +256,20 @@ fn temporal_and_bytes_types_round_trip() {
         Some(r#"{"TS":1600000000000,"D":18000,"T":3600000,"B":"AQID","X":1.0E10}"#)
     );
 }
+
+#[test]
+fn key_bytes_are_ignored_without_key_columns() {
+    let schema = LogicalSchema::from_columns([
+        Column::value("ID", SqlType::Int),
+        Column::value("F0", SqlType::Int),
+    ]);
+    let format = json(FormatKind::Json);
+    let records = [
+        rec(0, None, Some(r#"{"ID":1,"F0":2}"#)),
+        rec(1, Some("should be ignored"), Some(r#"{"ID":2,"F0":4}"#)),
+    ];
+    let (out, errors) = copy(&schema, &format, &format, &records);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(out[1].key, None);
+    assert_eq!(text(&out[1].value), Some(r#"{"ID":2,"F0":4}"#));
+}

@@ -164,6 +164,14 @@ fn decode_side(
     is_key: bool,
     payloads: &[Option<&[u8]>],
 ) -> Result<SideColumns, ArrowError> {
+    // Nothing to read: the bytes are ignored, whatever they hold (ksqlDB ignores the key of a
+    // stream without key columns).
+    if columns.is_empty() {
+        return Ok(SideColumns {
+            arrays: Vec::new(),
+            failures: Vec::new(),
+        });
+    }
     match options.kind {
         FormatKind::Kafka => kafka::decode(columns, payloads),
         FormatKind::None => side_from_rows(
