@@ -21,6 +21,7 @@ mod delimited;
 mod json;
 mod kafka;
 mod options;
+mod properties;
 mod text;
 mod validate;
 mod window;
@@ -39,6 +40,7 @@ use crate::types::{Column, ColumnKind, LogicalSchema, PseudoColumn, WindowKind};
 use datum::{Datum, build_array, datum_at};
 
 pub use options::{FormatKind, FormatOptions, RecordFormat, parse_delimiter};
+pub use properties::FormatDefaults;
 pub use validate::{validate_key_format, validate_value_format};
 
 /// One Kafka record as read from a partition: the input of [`decode_records`].
