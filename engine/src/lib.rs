@@ -1,1 +1,4 @@
 //! Sluice engine.
+
+pub mod format;
+pub mod types;
