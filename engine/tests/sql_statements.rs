@@ -23,10 +23,17 @@ fn create_stream_with_columns_keys_headers_and_properties() {
     assert_eq!(create.kind, SourceKind::Stream);
     assert!(create.if_not_exists && !create.or_replace && !create.is_source);
     assert_eq!(create.name.value, "PAGEVIEWS");
-    let names: Vec<_> = create.columns.iter().map(|c| c.name.value.as_str()).collect();
+    let names: Vec<_> = create
+        .columns
+        .iter()
+        .map(|c| c.name.value.as_str())
+        .collect();
     assert_eq!(names, ["VIEWTIME", "userId", "PAGE", "HS", "H", "AMOUNT"]);
     assert_eq!(create.columns[1].constraint, Some(ColumnConstraint::Key));
-    assert_eq!(create.columns[3].constraint, Some(ColumnConstraint::Headers));
+    assert_eq!(
+        create.columns[3].constraint,
+        Some(ColumnConstraint::Headers)
+    );
     assert_eq!(
         create.columns[3].data_type,
         SqlType::Array(Box::new(SqlType::Struct(vec![
@@ -74,7 +81,10 @@ fn create_table_with_primary_key_and_or_replace() {
     };
     assert_eq!(create.kind, SourceKind::Table);
     assert!(create.or_replace);
-    assert_eq!(create.columns[0].constraint, Some(ColumnConstraint::PrimaryKey));
+    assert_eq!(
+        create.columns[0].constraint,
+        Some(ColumnConstraint::PrimaryKey)
+    );
     assert_eq!(
         create.columns[1].data_type,
         SqlType::Map(
@@ -82,7 +92,10 @@ fn create_table_with_primary_key_and_or_replace() {
             Box::new(SqlType::Array(Box::new(SqlType::Int)))
         )
     );
-    assert_eq!(create.columns[2].data_type, SqlType::Custom("ADDRESS".into()));
+    assert_eq!(
+        create.columns[2].data_type,
+        SqlType::Custom("ADDRESS".into())
+    );
 }
 
 #[test]
@@ -108,7 +121,10 @@ fn key_keywords_must_match_the_source_kind() {
     );
     let error = parse_statement("CREATE STREAM S (ID INT PRIMARY KEY) WITH (kafka_topic='i');")
         .unwrap_err();
-    assert!(error.message.contains("please use 'KEY' for streams"), "{error}");
+    assert!(
+        error.message.contains("please use 'KEY' for streams"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -121,7 +137,10 @@ fn create_stream_as_select() {
         panic!("not CSAS")
     };
     assert_eq!(create.kind, SourceKind::Stream);
-    assert_eq!(create.properties.get_str("KAFKA_TOPIC").as_deref(), Some("out"));
+    assert_eq!(
+        create.properties.get_str("KAFKA_TOPIC").as_deref(),
+        Some("out")
+    );
     assert_eq!(create.query.projection.len(), 2);
     assert_eq!(create.query.partition_by.len(), 1);
     let Statement::CreateSourceAs(create) =
@@ -156,14 +175,16 @@ fn windowed_source_properties_are_checked() {
          WINDOW_SIZE='30 seconds');",
     )
     .unwrap_err();
-    assert_eq!(error.message, "'WINDOW_SIZE' should not be set for SESSION windows.");
+    assert_eq!(
+        error.message,
+        "'WINDOW_SIZE' should not be set for SESSION windows."
+    );
 }
 
 #[test]
 fn duplicate_properties_are_rejected() {
-    let error =
-        parse_statement("CREATE STREAM S (A INT) WITH (kafka_topic='a', KAFKA_TOPIC='b');")
-            .unwrap_err();
+    let error = parse_statement("CREATE STREAM S (A INT) WITH (kafka_topic='a', KAFKA_TOPIC='b');")
+        .unwrap_err();
     assert_eq!((error.line, error.column), (1, 48));
     assert_eq!(error.message, "Duplicate property: KAFKA_TOPIC");
 }
@@ -176,7 +197,10 @@ fn insert_into_select_and_values() {
         panic!("not INSERT INTO SELECT")
     };
     assert_eq!(insert.target.value, "SINK");
-    assert_eq!(insert.properties.get_str("QUERY_ID").as_deref(), Some("my_query"));
+    assert_eq!(
+        insert.properties.get_str("QUERY_ID").as_deref(),
+        Some("my_query")
+    );
     let Statement::InsertValues(insert) =
         parse("INSERT INTO s (id, `name`, v) VALUES (1, 'it''s', ARRAY[1, 2]);")
     else {
@@ -209,7 +233,12 @@ fn show_and_list() {
     }
     let error = parse_statement("SHOW STREMS;").unwrap_err();
     assert_eq!((error.line, error.column), (1, 6));
-    assert!(error.message.starts_with("mismatched input 'STREMS' expecting {STREAMS"), "{error}");
+    assert!(
+        error
+            .message
+            .starts_with("mismatched input 'STREMS' expecting {STREAMS"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -250,7 +279,8 @@ fn describe_forms() {
 
 #[test]
 fn explain_statement_or_query_id() {
-    let Statement::Explain(Explain::Statement(inner)) = parse("EXPLAIN SELECT * FROM s EMIT CHANGES;")
+    let Statement::Explain(Explain::Statement(inner)) =
+        parse("EXPLAIN SELECT * FROM s EMIT CHANGES;")
     else {
         panic!("not EXPLAIN statement")
     };
@@ -272,7 +302,10 @@ fn drop_terminate_print_set_unset_run_script() {
         panic!("not DROP")
     };
     assert!(!drop.if_exists && !drop.delete_topic);
-    assert_eq!(parse("TERMINATE ALL;"), Statement::Terminate(TerminateTarget::All));
+    assert_eq!(
+        parse("TERMINATE ALL;"),
+        Statement::Terminate(TerminateTarget::All)
+    );
     assert_eq!(
         parse("TERMINATE CTAS_COUNTS_3;"),
         Statement::Terminate(TerminateTarget::Query("CTAS_COUNTS_3".into()))
@@ -314,7 +347,10 @@ fn create_and_drop_type_and_alter() {
         panic!("not CREATE TYPE")
     };
     assert!(create.if_not_exists);
-    assert_eq!(create.data_type.to_string(), "STRUCT<NUMBER INTEGER, STREET STRING>");
+    assert_eq!(
+        create.data_type.to_string(),
+        "STRUCT<NUMBER INTEGER, STREET STRING>"
+    );
     let Statement::DropType(drop) = parse("DROP TYPE IF EXISTS address;") else {
         panic!("not DROP TYPE")
     };
@@ -342,7 +378,10 @@ fn assert_statements() {
     ));
     let error = parse_statement("ASSERT VALUES foo (id INT) VALUES (123);").unwrap_err();
     assert_eq!((error.line, error.column), (1, 8));
-    assert!(error.message.contains("mismatched input 'VALUES'"), "{error}");
+    assert!(
+        error.message.contains("mismatched input 'VALUES'"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -355,13 +394,30 @@ fn types_cover_ksqldb_vocabulary() {
     ) else {
         panic!("not CREATE STREAM")
     };
-    let types: Vec<String> = create.columns.iter().map(|c| c.data_type.to_string()).collect();
+    let types: Vec<String> = create
+        .columns
+        .iter()
+        .map(|c| c.data_type.to_string())
+        .collect();
     assert_eq!(
         types,
         [
-            "BOOLEAN", "INTEGER", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL(4, 2)", "STRING",
-            "STRING", "BYTES", "DATE", "TIME", "TIMESTAMP", "ARRAY<ARRAY<INTEGER>>",
-            "MAP<STRING, MAP<STRING, INTEGER>>", "STRUCT<X STRUCT<Y INTEGER>>", "STRUCT<>"
+            "BOOLEAN",
+            "INTEGER",
+            "INTEGER",
+            "BIGINT",
+            "DOUBLE",
+            "DECIMAL(4, 2)",
+            "STRING",
+            "STRING",
+            "BYTES",
+            "DATE",
+            "TIME",
+            "TIMESTAMP",
+            "ARRAY<ARRAY<INTEGER>>",
+            "MAP<STRING, MAP<STRING, INTEGER>>",
+            "STRUCT<X STRUCT<Y INTEGER>>",
+            "STRUCT<>"
         ]
     );
     for bad in [
@@ -382,14 +438,20 @@ fn scripts_parse_into_many_statements_with_script_positions() {
     let error = parse_statements("SHOW STREAMS;\nSHOW TABLES;\n  SELECT * FORM s;").unwrap_err();
     assert_eq!((error.line, error.column), (3, 12));
     assert_eq!(error.message, "mismatched input 'FORM' expecting FROM");
-    assert_eq!(error.to_string(), "line 3:12: mismatched input 'FORM' expecting FROM");
+    assert_eq!(
+        error.to_string(),
+        "line 3:12: mismatched input 'FORM' expecting FROM"
+    );
 }
 
 #[test]
 fn unknown_statement_and_trailing_garbage() {
     let error = parse_statement("FROB STREAMS;").unwrap_err();
     assert_eq!((error.line, error.column), (1, 1));
-    assert!(error.message.starts_with("Unknown statement 'FROB'"), "{error}");
+    assert!(
+        error.message.starts_with("Unknown statement 'FROB'"),
+        "{error}"
+    );
     let error = parse_statement("SHOW STREAMS please;").unwrap_err();
     assert_eq!((error.line, error.column), (1, 14));
     assert_eq!(error.message, "mismatched input 'PLEASE' expecting ';'");

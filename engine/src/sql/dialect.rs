@@ -2,7 +2,7 @@
 //!
 //! Statements and clauses are parsed by [`crate::sql::parser`]; expressions are parsed by
 //! sqlparser's `Parser`, and this dialect teaches it what ksqlDB adds to standard SQL:
-//! backtick-quoted identifiers, `a->b` struct dereference, `x => ...` lambdas, `STRUCT(a := 1)`,
+//! backtick-quoted identifiers, identifiers starting with digits, `a->b` struct dereference, `x => ...` lambdas, `STRUCT(a := 1)`,
 //! `MAP(k := v)`, CAST to ksqlDB types (`STRING`, `BYTES`, `STRUCT<a INT>` ...) and subscripts
 //! after any expression (`f(x)[1]`). String literals escape a quote by doubling it, never with a
 //! backslash.
@@ -44,6 +44,11 @@ impl Dialect for KsqlDialect {
         true
     }
 
+    /// ksqlDB accepts identifiers that start with digits (`AS 1R`).
+    fn supports_numeric_prefix(&self) -> bool {
+        true
+    }
+
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
         expr::parse_prefix(parser)
     }
@@ -57,9 +62,13 @@ impl Dialect for KsqlDialect {
         expr::parse_infix(parser, expr)
     }
 
-    /// `->` and `[` bind tighter than any operator: `a->b = 1` compares the field.
+    /// `->` and `[` bind tighter than any operator: `a->b = 1` compares the field. `->*` ends
+    /// the expression: it is a select item (all fields of a struct), parsed by the query parser.
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
         match parser.peek_token_ref().token {
+            Token::Arrow if parser.peek_nth_token_ref(1).token == Token::Mul => {
+                Some(Ok(self.prec_unknown()))
+            }
             Token::Arrow | Token::LBracket => Some(Ok(self.prec_value(Precedence::Period))),
             _ => None,
         }

@@ -129,7 +129,10 @@ mod tests {
         let error = ParseError::from(ParserError::ParserError(
             "Expected: an expression, found: EOF".to_string(),
         ));
-        assert_eq!(error.message, "mismatched input <EOF> expecting an expression");
+        assert_eq!(
+            error.message,
+            "mismatched input <EOF> expecting an expression"
+        );
         assert_eq!((error.line, error.column), (0, 0));
     }
 

@@ -58,11 +58,9 @@ pub fn split_statements(script: &str) -> Vec<ScriptStatement<'_>> {
                 }
                 has_content = false;
             }
-            byte if !byte.is_ascii_whitespace() => {
-                if !has_content {
-                    has_content = true;
-                    content_start = i;
-                }
+            byte if !byte.is_ascii_whitespace() && !has_content => {
+                has_content = true;
+                content_start = i;
             }
             _ => {}
         }
@@ -127,13 +125,19 @@ mod tests {
         let script = "SET 'a;b' = 'it''s;'; -- no; split\nSELECT `x;y`, \"p;q\" /* ; */ FROM s;";
         assert_eq!(
             texts(script),
-            vec!["SET 'a;b' = 'it''s;'", "SELECT `x;y`, \"p;q\" /* ; */ FROM s"]
+            vec![
+                "SET 'a;b' = 'it''s;'",
+                "SELECT `x;y`, \"p;q\" /* ; */ FROM s"
+            ]
         );
     }
 
     #[test]
     fn drops_empty_and_comment_only_pieces() {
-        assert_eq!(texts(";; -- only a comment\n /* and this */ ;"), Vec::<&str>::new());
+        assert_eq!(
+            texts(";; -- only a comment\n /* and this */ ;"),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]

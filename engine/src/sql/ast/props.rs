@@ -82,14 +82,20 @@ impl Properties {
                 text.trim().parse().map(Some).map_err(|_| {
                     ParseError::at(
                         property.span,
-                        format!("Invalid value {} for property {name}: expected an integer", property.value),
+                        format!(
+                            "Invalid value {} for property {name}: expected an integer",
+                            property.value
+                        ),
                     )
                 })
             }
             PropertyValue::Null => Ok(None),
             PropertyValue::Boolean(_) => Err(ParseError::at(
                 property.span,
-                format!("Invalid value {} for property {name}: expected an integer", property.value),
+                format!(
+                    "Invalid value {} for property {name}: expected an integer",
+                    property.value
+                ),
             )),
         }
     }
@@ -204,13 +210,18 @@ impl Duration {
     pub fn parse_text(text: &str) -> Result<Duration, String> {
         let mut parts = text.split_whitespace();
         let (Some(value), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(format!("Invalid duration: '{text}'. Expected '<number> <unit>'"));
+            return Err(format!(
+                "Invalid duration: '{text}'. Expected '<number> <unit>'"
+            ));
         };
         let value = value
             .parse()
             .map_err(|_| format!("Invalid duration: '{text}'. Not a number: '{value}'"))?;
         let unit = TimeUnit::from_word(unit).ok_or_else(|| {
-            format!("Invalid duration: '{text}'. Unknown time unit: '{}'", unit.to_ascii_uppercase())
+            format!(
+                "Invalid duration: '{text}'. Unknown time unit: '{}'",
+                unit.to_ascii_uppercase()
+            )
         })?;
         Ok(Duration { value, unit })
     }

@@ -403,7 +403,11 @@ impl fmt::Display for Statement {
                 drop.kind,
                 if drop.if_exists { "IF EXISTS " } else { "" },
                 drop.name,
-                if drop.delete_topic { " DELETE TOPIC" } else { "" }
+                if drop.delete_topic {
+                    " DELETE TOPIC"
+                } else {
+                    ""
+                }
             ),
             Statement::Terminate(TerminateTarget::All) => f.write_str("TERMINATE ALL"),
             Statement::Terminate(TerminateTarget::Query(id)) => write!(f, "TERMINATE {id}"),
@@ -428,7 +432,11 @@ impl fmt::Display for Statement {
             Statement::CreateType(create) => write!(
                 f,
                 "CREATE TYPE {}{} AS {}",
-                if create.if_not_exists { "IF NOT EXISTS " } else { "" },
+                if create.if_not_exists {
+                    "IF NOT EXISTS "
+                } else {
+                    ""
+                },
                 create.name,
                 create.data_type
             ),
@@ -464,7 +472,11 @@ impl fmt::Display for Statement {
                 Ok(())
             }
             Statement::AssertSchema(assert) => {
-                write!(f, "ASSERT {}SCHEMA", if assert.not_exists { "NOT EXISTS " } else { "" })?;
+                write!(
+                    f,
+                    "ASSERT {}SCHEMA",
+                    if assert.not_exists { "NOT EXISTS " } else { "" }
+                )?;
                 if let Some(subject) = &assert.subject {
                     write!(f, " SUBJECT {subject}")?;
                 }

@@ -77,9 +77,9 @@ impl SqlType {
             SqlType::Date => DataType::Date,
             SqlType::Time => DataType::Time(None, TimezoneInfo::None),
             SqlType::Timestamp => DataType::Timestamp(None, TimezoneInfo::None),
-            SqlType::Array(element) => {
-                DataType::Array(ArrayElemTypeDef::AngleBracket(Box::new(element.to_data_type())))
-            }
+            SqlType::Array(element) => DataType::Array(ArrayElemTypeDef::AngleBracket(Box::new(
+                element.to_data_type(),
+            ))),
             SqlType::Map(key, value) => {
                 DataType::Map(Box::new(key.to_data_type()), Box::new(value.to_data_type()))
             }

@@ -99,7 +99,10 @@ pub(crate) fn parse_describe(parser: &mut Parser) -> Result<Statement, ParserErr
     if parser.parse_word("FUNCTION") {
         return Ok(Statement::DescribeFunction(parser.parse_ident()?));
     }
-    for (word, kind) in [("STREAMS", SourceKind::Stream), ("TABLES", SourceKind::Table)] {
+    for (word, kind) in [
+        ("STREAMS", SourceKind::Stream),
+        ("TABLES", SourceKind::Table),
+    ] {
         if parser.parse_word(word) {
             let extended = parser.parse_word("EXTENDED");
             return Ok(Statement::DescribeSources { kind, extended });
@@ -123,7 +126,9 @@ pub(crate) fn parse_explain(parser: &mut Parser) -> Result<Statement, ParserErro
         let statement = parse_statement_inner(parser)?;
         return Ok(Statement::Explain(Explain::Statement(Box::new(statement))));
     }
-    Ok(Statement::Explain(Explain::QueryId(parse_query_id(parser)?)))
+    Ok(Statement::Explain(Explain::QueryId(parse_query_id(
+        parser,
+    )?)))
 }
 
 /// `TERMINATE query_id` or `TERMINATE ALL`.
@@ -133,7 +138,9 @@ pub(crate) fn parse_terminate(parser: &mut Parser) -> Result<Statement, ParserEr
         parser.next_token();
         return Ok(Statement::Terminate(TerminateTarget::All));
     }
-    Ok(Statement::Terminate(TerminateTarget::Query(parse_query_id(parser)?)))
+    Ok(Statement::Terminate(TerminateTarget::Query(
+        parse_query_id(parser)?,
+    )))
 }
 
 /// A query id (`CSAS_OUTPUT_0`): an identifier.
@@ -146,7 +153,10 @@ fn parse_query_id(parser: &mut Parser) -> Result<Ident, ParserError> {
 
 /// Whether the token `n` ahead ends the statement.
 fn is_end(parser: &Parser, n: usize) -> bool {
-    matches!(parser.peek_nth_token_ref(n).token, Token::SemiColon | Token::EOF)
+    matches!(
+        parser.peek_nth_token_ref(n).token,
+        Token::SemiColon | Token::EOF
+    )
 }
 
 /// `PRINT topic [FROM BEGINNING] [INTERVAL|SAMPLE n] [LIMIT n]`; the topic is an identifier or a

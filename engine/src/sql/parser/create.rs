@@ -13,8 +13,8 @@ use super::query::{parse_query, parse_source_name};
 use super::types::parse_type;
 use super::{ParserExt, fail_at};
 use crate::sql::ast::{
-    AlterSource, ColumnConstraint, ColumnDef, CreateSource, CreateSourceAs, CreateType,
-    Duration, DropSource, DropType, Properties, Property, PropertyValue, SourceKind, Statement,
+    AlterSource, ColumnConstraint, ColumnDef, CreateSource, CreateSourceAs, CreateType, DropSource,
+    DropType, Duration, Properties, Property, PropertyValue, SourceKind, Statement,
 };
 
 /// `CREATE ...` (stream, table, type).

@@ -27,8 +27,18 @@ use crate::sql::dialect::KsqlDialect;
 
 /// Function names sqlparser gives special syntax that ksqlDB calls like any function.
 const PLAIN_FUNCTIONS: &[&str] = &[
-    "SUBSTRING", "SUBSTR", "TRIM", "CEIL", "CEILING", "FLOOR", "POSITION", "EXTRACT", "OVERLAY",
-    "CONVERT", "LEFT", "RIGHT",
+    "SUBSTRING",
+    "SUBSTR",
+    "TRIM",
+    "CEIL",
+    "CEILING",
+    "FLOOR",
+    "POSITION",
+    "EXTRACT",
+    "OVERLAY",
+    "CONVERT",
+    "LEFT",
+    "RIGHT",
 ];
 
 /// The prefix hook: ksqlDB forms that start an expression, or `None` for sqlparser's own.
@@ -58,7 +68,8 @@ pub(crate) fn parse_infix(parser: &mut Parser, expr: &Expr) -> Option<Result<Exp
         Token::Arrow => {
             parser.next_token();
             Some(parser.parse_ident().map(|field| {
-                let name = Expr::Value(Value::SingleQuotedString(field.value).with_span(field.span));
+                let name =
+                    Expr::Value(Value::SingleQuotedString(field.value).with_span(field.span));
                 append_access(expr.clone(), AccessExpr::Dot(name))
             }))
         }

@@ -107,7 +107,10 @@ fn upper_case_unquoted_words(tokens: &mut [TokenWithSpan]) {
 /// The error for a token left over after a complete statement.
 fn unexpected_after_statement(parser: &Parser) -> ParseError {
     let token = parser.peek_token_ref();
-    ParseError::new(token.span.start, mismatched(&token.token.to_string(), "';'"))
+    ParseError::new(
+        token.span.start,
+        mismatched(&token.token.to_string(), "';'"),
+    )
 }
 
 /// Parses one statement, dispatching on its first word.
@@ -147,7 +150,10 @@ pub(crate) fn parse_statement_inner(parser: &mut Parser) -> Result<Statement, Pa
 }
 
 /// An error with `message` at `location`, in sqlparser's error type.
-pub(crate) fn fail_at<T>(location: Location, message: impl std::fmt::Display) -> Result<T, ParserError> {
+pub(crate) fn fail_at<T>(
+    location: Location,
+    message: impl std::fmt::Display,
+) -> Result<T, ParserError> {
     Err(ParserError::ParserError(format!("{message}{location}")))
 }
 
@@ -196,7 +202,11 @@ impl ParserExt for Parser<'_> {
     }
 
     fn parse_words(&mut self, words: &[&str]) -> bool {
-        if words.iter().enumerate().all(|(n, word)| self.peek_nth_word(n, word)) {
+        if words
+            .iter()
+            .enumerate()
+            .all(|(n, word)| self.peek_nth_word(n, word))
+        {
             for _ in words {
                 self.next_token();
             }
@@ -262,6 +272,9 @@ impl ParserExt for Parser<'_> {
 
     fn fail_expected<T>(&self, expected: &str) -> Result<T, ParserError> {
         let token = self.peek_token_ref();
-        fail_at(token.span.start, mismatched(&token.token.to_string(), expected))
+        fail_at(
+            token.span.start,
+            mismatched(&token.token.to_string(), expected),
+        )
     }
 }

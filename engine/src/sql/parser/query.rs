@@ -4,7 +4,9 @@
 //! GROUP BY and PARTITION BY take *value* expressions (no comparisons or AND/OR), as ksqlDB's
 //! grammar does, so `GROUP BY a AND b` is a syntax error rather than a boolean key.
 
-use datafusion::sql::sqlparser::ast::{Expr, Ident, Spanned};
+use datafusion::sql::sqlparser::ast::{
+    Expr, Ident, SelectItem, SelectItemQualifiedWildcardKind, Spanned, WildcardAdditionalOptions,
+};
 use datafusion::sql::sqlparser::dialect::{Dialect, Precedence};
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -17,14 +19,33 @@ use crate::sql::dialect::KsqlDialect;
 
 /// Words that end a source reference, so they are never taken as its alias.
 const NOT_AN_ALIAS: &[&str] = &[
-    "WINDOW", "WHERE", "GROUP", "PARTITION", "HAVING", "EMIT", "LIMIT", "JOIN", "INNER", "LEFT",
-    "RIGHT", "FULL", "OUTER", "CROSS", "ON", "WITHIN", "AS", "SELECT", "FROM", "ORDER", "UNION",
+    "WINDOW",
+    "WHERE",
+    "GROUP",
+    "PARTITION",
+    "HAVING",
+    "EMIT",
+    "LIMIT",
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "OUTER",
+    "CROSS",
+    "ON",
+    "WITHIN",
+    "AS",
+    "SELECT",
+    "FROM",
+    "ORDER",
+    "UNION",
 ];
 
 /// Parses a query starting at `SELECT`.
 pub(crate) fn parse_query(parser: &mut Parser) -> Result<Query, ParserError> {
     parser.expect_word("SELECT")?;
-    let projection = parser.parse_comma_separated(Parser::parse_select_item)?;
+    let projection = parser.parse_comma_separated(parse_select_item)?;
     parser.expect_word("FROM")?;
     let from = parse_relation(parser)?;
     let window = if parser.parse_word("WINDOW") {
@@ -64,6 +85,10 @@ pub(crate) fn parse_query(parser: &mut Parser) -> Result<Query, ParserError> {
         None
     };
     let limit = if parser.parse_word("LIMIT") {
+        if !matches!(&parser.peek_token_ref().token, Token::Number(n, _) if n.parse::<u64>().is_ok())
+        {
+            return parser.fail_expected("a non-negative integer (LIMIT counts rows)");
+        }
         Some(parser.parse_unsigned()?)
     } else {
         None
@@ -79,6 +104,28 @@ pub(crate) fn parse_query(parser: &mut Parser) -> Result<Query, ParserError> {
         emit,
         limit,
     })
+}
+
+/// A select item; `expr->*` selects every field of a struct and is a qualified wildcard over
+/// the expression (`SelectItemQualifiedWildcardKind::Expr`).
+fn parse_select_item(parser: &mut Parser) -> Result<SelectItem, ParserError> {
+    let item = parser.parse_select_item()?;
+    if parser.peek_token_ref().token == Token::Arrow
+        && parser.peek_nth_token_ref(1).token == Token::Mul
+        && let SelectItem::UnnamedExpr(expr) = item
+    {
+        parser.next_token();
+        let star = parser.next_token();
+        let options = WildcardAdditionalOptions {
+            wildcard_token: star.into(),
+            ..Default::default()
+        };
+        return Ok(SelectItem::QualifiedWildcard(
+            SelectItemQualifiedWildcardKind::Expr(expr),
+            options,
+        ));
+    }
+    Ok(item)
 }
 
 /// The FROM clause: a source, then joins.
@@ -116,7 +163,9 @@ fn parse_aliased_source(parser: &mut Parser) -> Result<AliasedSource, ParserErro
         match &parser.peek_token_ref().token {
             Token::Word(word)
                 if word.quote_style.is_some()
-                    || !NOT_AN_ALIAS.iter().any(|w| word.value.eq_ignore_ascii_case(w)) =>
+                    || !NOT_AN_ALIAS
+                        .iter()
+                        .any(|w| word.value.eq_ignore_ascii_case(w)) =>
             {
                 Some(parser.parse_ident()?)
             }
@@ -180,9 +229,21 @@ fn parse_join_window(parser: &mut Parser) -> Result<JoinWindow, ParserError> {
     })
 }
 
-/// After `WINDOW`: `TUMBLING (SIZE ...)`, `HOPPING (SIZE ..., ADVANCE BY ...)` or
-/// `SESSION (...)`, each with optional `RETENTION` and `GRACE PERIOD`.
+/// After `WINDOW`: `[name] TUMBLING (SIZE ...)`, `HOPPING (SIZE ..., ADVANCE BY ...)` or
+/// `SESSION (...)`, each with optional `RETENTION` and `GRACE PERIOD`. The optional name is
+/// accepted and ignored, as in ksqlDB.
 fn parse_window(parser: &mut Parser) -> Result<WindowExpression, ParserError> {
+    let is_kind = |p: &Parser, n: usize| {
+        ["TUMBLING", "HOPPING", "SESSION"]
+            .iter()
+            .any(|kind| p.peek_nth_word(n, kind))
+    };
+    if !is_kind(parser, 0)
+        && matches!(parser.peek_token_ref().token, Token::Word(_))
+        && is_kind(parser, 1)
+    {
+        parser.next_token();
+    }
     let kind = if parser.parse_word("TUMBLING") {
         parser.expect_token(&Token::LParen)?;
         parser.expect_word("SIZE")?;

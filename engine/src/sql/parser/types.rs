@@ -42,7 +42,10 @@ impl TypeParser {
             "INT" | "INTEGER" => SqlType::Int,
             "BIGINT" => SqlType::Bigint,
             "DOUBLE" => SqlType::Double,
-            "STRING" | "VARCHAR" => SqlType::String,
+            "STRING" | "VARCHAR" => {
+                skip_string_parameters(parser)?;
+                SqlType::String
+            }
             "BYTES" => SqlType::Bytes,
             "DATE" => SqlType::Date,
             "TIME" => SqlType::Time,
@@ -77,6 +80,10 @@ impl TypeParser {
                 let value = self.parse(parser)?;
                 self.expect_gt(parser)?;
                 SqlType::Map(Box::new(key), Box::new(value))
+            }
+            "STRUCT" if self.pending_gt == 0 && parser.consume_token(&Token::Neq) => {
+                // `STRUCT<>` is one `<>` token.
+                SqlType::Struct(Vec::new())
             }
             "STRUCT" => {
                 self.expect_lt(parser)?;
@@ -146,5 +153,31 @@ impl TypeParser {
 fn parse_small(parser: &mut Parser, what: &str) -> Result<u8, ParserError> {
     let location = parser.peek_token_ref().span.start;
     let value = parser.parse_unsigned()?;
-    u8::try_from(value).or_else(|_| fail_at(location, format!("DECIMAL {what} {value} is too large")))
+    u8::try_from(value)
+        .or_else(|_| fail_at(location, format!("DECIMAL {what} {value} is too large")))
+}
+
+/// `VARCHAR(n)` / `VARCHAR(STRING)`: ksqlDB accepts and ignores a length; strings are unbounded.
+fn skip_string_parameters(parser: &mut Parser) -> Result<(), ParserError> {
+    if !parser.consume_token(&Token::LParen) {
+        return Ok(());
+    }
+    loop {
+        let token = parser.next_token();
+        let valid = match &token.token {
+            Token::Number(text, _) => text.parse::<u64>().is_ok(),
+            Token::Word(word) => {
+                word.quote_style.is_none() && word.value.eq_ignore_ascii_case("STRING")
+            }
+            _ => false,
+        };
+        if !valid {
+            parser.prev_token();
+            return parser.fail_expected("{'STRING', INTEGER_VALUE}");
+        }
+        if parser.consume_token(&Token::RParen) {
+            return Ok(());
+        }
+        parser.expect_token(&Token::Comma)?;
+    }
 }
