@@ -77,8 +77,9 @@ fn every_qtt_statement_parses_as_ksqldb_does() {
                 known += known_here.len();
                 let results: Vec<_> = statements.iter().map(|s| parse_statements(s)).collect();
                 if expects_error {
-                    if results.iter().any(Result::is_err) {
+                    if let Some(Err(error)) = results.iter().find(|r| r.is_err()) {
                         rejected_as_expected += 1;
+                        println!("rejected as ksqlDB does ({name}): {error}");
                     } else {
                         failures.push(Failure {
                             file: name.clone(),

@@ -88,6 +88,14 @@ impl From<ParserError> for ParseError {
 
 /// `mismatched input 'found' expecting expected`, with `<EOF>` for the end of input.
 pub(crate) fn mismatched(found: &str, expected: &str) -> String {
+    let expected = if !expected.is_empty()
+        && expected.len() <= 2
+        && !expected.chars().any(|c| c.is_alphanumeric() || c == '\'')
+    {
+        format!("'{expected}'")
+    } else {
+        expected.to_string()
+    };
     let found = match found {
         "EOF" => "<EOF>".to_string(),
         other => format!("'{}'", other.trim_matches('\'')),
@@ -122,6 +130,14 @@ mod tests {
             error.to_string(),
             "line 2:15: mismatched input 'FORM' expecting FROM"
         );
+    }
+
+    #[test]
+    fn punctuation_is_quoted() {
+        let error = ParseError::from(ParserError::ParserError(
+            "Expected: ), found: ( at Line: 1, Column: 28".to_string(),
+        ));
+        assert_eq!(error.message, "mismatched input '(' expecting ')'");
     }
 
     #[test]

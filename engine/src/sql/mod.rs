@@ -25,6 +25,8 @@ mod parser;
 mod script;
 
 pub use ast::*;
+/// sqlparser as DataFusion re-exports it: the expression types inside the tree.
+pub use datafusion::sql::sqlparser;
 pub use dialect::KsqlDialect;
 pub use error::ParseError;
 pub use parser::{parse_sql_type, parse_statement, parse_statements};
