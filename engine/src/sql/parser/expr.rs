@@ -9,7 +9,8 @@
 //! - `(x, y) => body` and `x => body` are `Expr::Lambda` (its `Display` prints `->`, so print
 //!   lambdas from the original text, not from the tree);
 //! - `CAST(x AS T)` takes a ksqlDB type (`STRING`, `BYTES`, `ARRAY<INT>` ...), turned into
-//!   sqlparser's `DataType` with [`SqlType::to_data_type`](crate::sql::SqlType::to_data_type);
+//!   sqlparser's `DataType` with [`TypeExpr::to_data_type`](crate::sql::TypeExpr::to_data_type);
+//! - `INTERVAL` is a column name (ksqlDB has no interval literal);
 //! - `SUBSTRING(s, 1, 2)`, `TRIM(s)`, `CEIL(x)`, `FLOOR(x)`, `EXTRACT...` are plain function calls
 //!   as in ksqlDB (sqlparser would otherwise parse them with standard SQL's special syntax).
 
@@ -50,6 +51,10 @@ pub(crate) fn parse_prefix(parser: &mut Parser) -> Option<Result<Expr, ParserErr
         Token::Word(word) => (word.value.to_uppercase(), word.quote_style.is_some()),
         _ => return None,
     };
+    if !quoted && word == "INTERVAL" {
+        // ksqlDB has no INTERVAL literal: the word is an ordinary column name.
+        return Some(parser.parse_ident().map(Expr::Identifier));
+    }
     if quoted || parser.peek_nth_token_ref(1).token != Token::LParen {
         return None;
     }

@@ -74,7 +74,7 @@ pub fn parse_statement(sql: &str) -> Result<Statement, ParseError> {
 }
 
 /// Parses one ksqlDB type (`ARRAY<STRUCT<A INT>>`), as in a column definition.
-pub fn parse_sql_type(sql: &str) -> Result<crate::sql::ast::SqlType, ParseError> {
+pub fn parse_type_expr(sql: &str) -> Result<crate::sql::ast::TypeExpr, ParseError> {
     let mut parser = parser_for(sql)?;
     let data_type = parse_type(&mut parser)?;
     if parser.peek_token_ref().token != Token::EOF {
