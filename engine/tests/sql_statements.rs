@@ -510,3 +510,15 @@ fn type_expressions_resolve_to_engine_types_with_custom_names() {
     );
     assert!(parse_type_expr("DECIMAL(2, 3)").is_err());
 }
+
+#[test]
+fn errors_at_the_end_of_input_point_after_the_text() {
+    let error = parse_statement("SELECT * FROM").unwrap_err();
+    assert_eq!((error.line, error.column), (1, 14));
+    assert_eq!(
+        error.message,
+        "mismatched input <EOF> expecting a stream or table name"
+    );
+    let error = parse_statement("SELECT a,\n  b FROM s WHERE").unwrap_err();
+    assert_eq!((error.line, error.column), (2, 17));
+}

@@ -30,4 +30,4 @@ pub use datafusion::sql::sqlparser;
 pub use dialect::KsqlDialect;
 pub use error::ParseError;
 pub use parser::{parse_statement, parse_statements, parse_type_expr};
-pub use script::{ScriptStatement, split_statements};
+pub use script::{ParsedStatement, ScriptStatement, parse_script, split_statements};
