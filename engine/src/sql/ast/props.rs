@@ -37,8 +37,8 @@ impl fmt::Display for PropertyValue {
     }
 }
 
-/// One `NAME = value` entry.
-#[derive(Debug, Clone, PartialEq)]
+/// One `NAME = value` entry. Equality ignores the position.
+#[derive(Debug, Clone)]
 pub struct Property {
     /// Upper-cased name (`KAFKA_TOPIC`), whether written as identifier or string.
     pub name: String,
@@ -46,6 +46,12 @@ pub struct Property {
     pub value: PropertyValue,
     /// Where the name was written, for errors about this property.
     pub span: Span,
+}
+
+impl PartialEq for Property {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.value == other.value
+    }
 }
 
 /// The properties of a `WITH (...)` clause, in the order written; names are unique.

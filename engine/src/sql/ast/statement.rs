@@ -308,7 +308,9 @@ pub struct AssertSchema {
 }
 
 impl fmt::Display for Statement {
-    /// ksqlDB syntax that parses back to the same statement (the catalog stores it this way).
+    /// ksqlDB syntax for messages and EXPLAIN. It parses back to the same statement except for
+    /// lambdas and `->` field access, which sqlparser prints as `x -> ...` and `a.'B'`: store
+    /// the original text, not this.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Statement::CreateSource(create) => {

@@ -5,6 +5,8 @@
 //!   dot, so it is always a struct field, never a qualified column name); `a['k']` and `a[1]` are
 //!   `Subscript::Index` (map key, 1-based array index);
 //! - `STRUCT(a := 1)` is `Expr::Struct` of `Expr::Named` values (DataFusion's `named_struct`);
+//!   `STRUCT(1 AS a)` and `MAP {k: v}` are accepted too, because that is how sqlparser prints
+//!   them and printed statements must parse back;
 //! - `MAP(k := v)` is `Expr::Map` (DataFusion's `map`);
 //! - `(x, y) => body` and `x => body` are `Expr::Lambda` (its `Display` prints `->`, so print
 //!   lambdas from the original text, not from the tree);
@@ -188,9 +190,18 @@ fn parse_struct(parser: &mut Parser) -> Result<Expr, ParserError> {
     let mut values = Vec::new();
     if !parser.consume_token(&Token::RParen) {
         loop {
-            let name: Ident = parser.parse_ident()?;
-            parser.expect_token(&Token::Assignment)?;
-            let expr = parser.parse_expr()?;
+            let named_first = matches!(parser.peek_token_ref().token, Token::Word(_))
+                && parser.peek_nth_token_ref(1).token == Token::Assignment;
+            let (name, expr) = if named_first {
+                let name: Ident = parser.parse_ident()?;
+                parser.expect_token(&Token::Assignment)?;
+                (name, parser.parse_expr()?)
+            } else {
+                // `STRUCT(expr AS name)`: how sqlparser prints it.
+                let expr = parser.parse_expr()?;
+                parser.expect_word("AS")?;
+                (parser.parse_ident()?, expr)
+            };
             values.push(Expr::Named {
                 expr: Box::new(expr),
                 name,

@@ -46,7 +46,8 @@ impl TypeParser {
                 skip_string_parameters(parser)?;
                 TypeExpr::String
             }
-            "BYTES" => TypeExpr::Bytes,
+            // BYTEA is how sqlparser prints BYTES.
+            "BYTES" | "BYTEA" => TypeExpr::Bytes,
             "DATE" => TypeExpr::Date,
             "TIME" => TypeExpr::Time,
             "TIMESTAMP" => TypeExpr::Timestamp,
@@ -74,6 +75,14 @@ impl TypeParser {
                 let element = self.parse(parser)?;
                 self.expect_gt(parser)?;
                 TypeExpr::Array(Box::new(element))
+            }
+            "MAP" if self.pending_gt == 0 && parser.consume_token(&Token::LParen) => {
+                // `Map(K, V)`: how sqlparser prints a map type.
+                let key = parse_type(parser)?;
+                parser.expect_token(&Token::Comma)?;
+                let value = parse_type(parser)?;
+                parser.expect_token(&Token::RParen)?;
+                TypeExpr::Map(Box::new(key), Box::new(value))
             }
             "MAP" => {
                 self.expect_lt(parser)?;
