@@ -250,6 +250,34 @@ mod tests {
         assert_eq!(TimeUnit::from_word("weeks"), None);
     }
 
+    fn properties(sql: &str) -> Properties {
+        match crate::sql::parse_statement(sql) {
+            Ok(crate::sql::Statement::CreateSource(create)) => create.properties,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_accessors_accept_literals_and_strings() {
+        let props = properties(
+            "CREATE STREAM S (A INT) WITH (PARTITIONS='4', REPLICAS=2, WRAP_SINGLE_VALUE='TRUE', \
+             KEY_FORMAT=NULL, BAD='x', FLAG=TRUE);",
+        );
+        assert_eq!(props.get_int("partitions").unwrap(), Some(4));
+        assert_eq!(props.get_int("REPLICAS").unwrap(), Some(2));
+        assert_eq!(props.get_int("MISSING").unwrap(), None);
+        assert_eq!(props.get_bool("WRAP_SINGLE_VALUE").unwrap(), Some(true));
+        assert_eq!(props.get_str("KEY_FORMAT"), None);
+        assert_eq!(props.get_str("FLAG").as_deref(), Some("true"));
+        let error = props.get_int("BAD").unwrap_err();
+        assert_eq!((error.line, error.column), (1, 102));
+        assert_eq!(
+            error.message,
+            "Invalid value 'x' for property BAD: expected an integer"
+        );
+        assert!(props.get_bool("REPLICAS").is_err());
+    }
+
     #[test]
     fn durations_parse_from_property_text() {
         let duration = Duration::parse_text("30 seconds").unwrap();
