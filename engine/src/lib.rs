@@ -1,1 +1,6 @@
-//! Sluice engine.
+//! Sluice engine: the ksqlDB dialect planned into DataFusion physical plans that run continuously,
+//! epoch by epoch, over the broker's topics (see docs/architecture.md, "Engine").
+
+pub mod exec;
+pub mod query;
+pub mod testing;
