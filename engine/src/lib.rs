@@ -2,5 +2,7 @@
 //! epoch by epoch, over the broker's topics (see docs/architecture.md, "Engine").
 
 pub mod exec;
+pub mod format;
 pub mod query;
 pub mod testing;
+pub mod types;
