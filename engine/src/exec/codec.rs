@@ -13,6 +13,9 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use sluice_broker::Record;
 
+use crate::format::{self, RecordFormat, SourceRecord};
+use crate::types::LogicalSchema;
+
 /// A record that could not be decoded, with enough context for the processing log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeFailure {
@@ -64,4 +67,107 @@ pub struct EncodeError(pub String);
 pub trait RecordEncoder: Debug + Send + Sync {
     /// Encodes every row of `batch`, in row order.
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<EncodedRecord>, EncodeError>;
+}
+
+/// A [`RecordDecoder`] for a source declared with a [`LogicalSchema`] and key/value formats: the
+/// format layer's [`crate::format::decode_records`] behind the scan's trait.
+#[derive(Debug, Clone)]
+pub struct FormatDecoder {
+    schema: LogicalSchema,
+    format: RecordFormat,
+    arrow_schema: SchemaRef,
+}
+
+impl FormatDecoder {
+    /// A decoder producing `schema.arrow_schema()` rows from records in `format`.
+    pub fn new(schema: LogicalSchema, format: RecordFormat) -> FormatDecoder {
+        let arrow_schema = schema.arrow_schema();
+        FormatDecoder {
+            schema,
+            format,
+            arrow_schema,
+        }
+    }
+}
+
+impl RecordDecoder for FormatDecoder {
+    fn schema(&self) -> SchemaRef {
+        self.arrow_schema.clone()
+    }
+
+    fn decode(&self, partition: i32, records: &[Record]) -> DecodedBatch {
+        let source: Vec<SourceRecord> = records
+            .iter()
+            .map(|r| SourceRecord {
+                partition,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key.clone(),
+                value: r.value.clone(),
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            })
+            .collect();
+        match format::decode_records(&self.schema, &self.format, &source) {
+            Ok(decoded) => DecodedBatch {
+                batch: decoded.batch,
+                failures: decoded
+                    .errors
+                    .into_iter()
+                    .map(|e| DecodeFailure {
+                        offset: e.offset,
+                        message: e.message,
+                    })
+                    .collect(),
+            },
+            // Not a bad record but a failure to build the batch: every record is reported so
+            // that none is lost silently.
+            Err(e) => DecodedBatch {
+                batch: RecordBatch::new_empty(self.arrow_schema.clone()),
+                failures: records
+                    .iter()
+                    .map(|r| DecodeFailure {
+                        offset: r.offset,
+                        message: e.to_string(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// A [`RecordEncoder`] for a sink declared with a [`LogicalSchema`] and key/value formats: the
+/// format layer's [`crate::format::encode_batch`] behind the sink's trait. The record timestamp
+/// is the row's ROWTIME when the result rows carry that column, else the time of writing.
+#[derive(Debug, Clone)]
+pub struct FormatEncoder {
+    schema: LogicalSchema,
+    format: RecordFormat,
+}
+
+impl FormatEncoder {
+    /// An encoder writing the key and value columns of `schema` in `format`.
+    pub fn new(schema: LogicalSchema, format: RecordFormat) -> FormatEncoder {
+        FormatEncoder { schema, format }
+    }
+}
+
+impl RecordEncoder for FormatEncoder {
+    fn encode(&self, batch: &RecordBatch) -> Result<Vec<EncodedRecord>, EncodeError> {
+        let now = sluice_broker::log::now_ms();
+        let encoded = format::encode_batch(&self.schema, &self.format, batch)
+            .map_err(|e| EncodeError(e.to_string()))?;
+        Ok(encoded
+            .into_iter()
+            .map(|r| EncodedRecord {
+                key: r.key,
+                value: r.value,
+                timestamp_ms: r.timestamp.unwrap_or(now),
+                partition: None,
+            })
+            .collect())
+    }
 }

@@ -14,7 +14,8 @@ pub mod sink;
 pub mod slice;
 
 pub use codec::{
-    DecodeFailure, DecodedBatch, EncodeError, EncodedRecord, RecordDecoder, RecordEncoder,
+    DecodeFailure, DecodedBatch, EncodeError, EncodedRecord, FormatDecoder, FormatEncoder,
+    RecordDecoder, RecordEncoder,
 };
 pub use processing_log::{
     CollectingProcessingLog, ProcessingLog, ProcessingLogEntry, TracingProcessingLog,
