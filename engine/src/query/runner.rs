@@ -14,6 +14,7 @@ use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use sluice_broker::{Broker, PartitionLog};
 
+use crate::exec::scan::DEFAULT_READ_BYTES;
 use crate::exec::{
     EpochSlice, ProcessingLog, RecordDecoder, RecordEncoder, SinkOffsets, TopicSinkExec,
     TopicTableProvider, TracingProcessingLog,
@@ -66,6 +67,8 @@ pub struct QueryOptions {
     pub start_from: StartFrom,
     /// Where records that do not decode are reported.
     pub processing_log: Arc<dyn ProcessingLog>,
+    /// Bytes the scans ask the broker for per read (a read returns at least one whole batch).
+    pub read_bytes: usize,
 }
 
 impl Default for QueryOptions {
@@ -74,6 +77,7 @@ impl Default for QueryOptions {
             max_records_per_partition: 10_000,
             start_from: StartFrom::Latest,
             processing_log: Arc::new(TracingProcessingLog::default()),
+            read_bytes: DEFAULT_READ_BYTES,
         }
     }
 }
@@ -153,7 +157,8 @@ impl PersistentQuery {
                 &s.topic,
                 s.decoder.clone(),
                 options.processing_log.clone(),
-            );
+            )
+            .with_read_bytes(options.read_bytes);
             let partitions = (0..broker.topic(&s.topic).map_or(0, |m| m.partitions))
                 .map(|p| broker.partition(&s.topic, p))
                 .collect::<Result<Vec<_>, _>>()

@@ -65,6 +65,7 @@ impl TestDriver {
             max_records_per_partition: 1,
             start_from: StartFrom::Earliest,
             processing_log: processing_log.clone(),
+            ..QueryOptions::default()
         };
         let query = PersistentQuery::create(broker.clone(), spec, options).await?;
         Ok(TestDriver {
