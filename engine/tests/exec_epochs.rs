@@ -29,6 +29,13 @@ async fn filter_projection_runs_1000_epochs_with_one_plan() {
         "{explain}"
     );
     assert!(!explain.contains("RepartitionExec"), "{explain}");
+    // Projection pushdown: the scan decodes all columns but hands on only the four used.
+    assert!(
+        explain.contains(r#"projection=["ROWTIME", "K", "ID", "AMOUNT"]"#),
+        "{explain}"
+    );
+    // Nothing in a filter+projection plan keeps state between executions.
+    assert!(!driver.query().resets_each_epoch());
 
     let mut got = Vec::new();
     for i in 0..1000 {

@@ -74,6 +74,9 @@ fn sink_contents(broker: &Broker) -> Vec<(String, String, i64)> {
         let log = broker.partition(SINK, p).unwrap();
         let read = log.read(0, usize::MAX / 2).unwrap();
         for r in decode_records(&read.records).unwrap() {
+            // Sink records are placed by murmur2 of their key, as Kafka's producer would.
+            let key = r.key.clone().unwrap();
+            assert_eq!(broker.partition_for_key(SINK, Some(&key)).unwrap(), p);
             out.push((
                 String::from_utf8(r.key.unwrap().to_vec()).unwrap(),
                 String::from_utf8(r.value.unwrap().to_vec()).unwrap(),

@@ -13,6 +13,7 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use sluice_broker::{Broker, PartitionLog};
+use tracing::Instrument;
 
 use crate::exec::scan::DEFAULT_READ_BYTES;
 use crate::exec::{
@@ -119,6 +120,9 @@ pub struct PersistentQuery {
     store: QueryOffsetsStore,
     commit: QueryCommit,
     options: QueryOptions,
+    /// Set when an epoch failed: its sink writes may be uncommitted, so running on would write
+    /// them twice. Only a new `create` (which recovers the sink) runs the query again.
+    failed: Option<String>,
 }
 
 impl PersistentQuery {
@@ -234,6 +238,7 @@ impl PersistentQuery {
             store,
             commit,
             options,
+            failed: None,
         })
     }
 
@@ -245,6 +250,12 @@ impl PersistentQuery {
     /// The physical plan every epoch executes (what EXPLAIN shows).
     pub fn plan(&self) -> &Arc<dyn ExecutionPlan> {
         &self.plan
+    }
+
+    /// Whether the plan holds operators with state between executions, so that every epoch
+    /// runs a reset copy of it (`reset_plan_states`) instead of the plan itself.
+    pub fn resets_each_epoch(&self) -> bool {
+        self.reset_each_epoch
     }
 
     /// The last commit: how far the query read and wrote.
@@ -262,6 +273,20 @@ impl PersistentQuery {
     /// the query must not run further epochs (its sink may hold uncommitted records that only a
     /// restart cuts back).
     pub async fn run_epoch(&mut self) -> Result<EpochOutcome, QueryError> {
+        if let Some(message) = &self.failed {
+            return Err(QueryError::Failed {
+                query: self.id.clone(),
+                message: message.clone(),
+            });
+        }
+        let result = self.try_epoch().await;
+        if let Err(e) = &result {
+            self.failed = Some(e.to_string());
+        }
+        result
+    }
+
+    async fn try_epoch(&mut self) -> Result<EpochOutcome, QueryError> {
         let epoch = self.commit.epoch + 1;
         let mut next = self.commit.clone();
         next.epoch = epoch;
@@ -290,7 +315,8 @@ impl PersistentQuery {
         if records_in == 0 {
             return Ok(EpochOutcome::Idle);
         }
-        let result = self.execute(epoch).await;
+        let span = tracing::debug_span!("epoch", query = %self.id, epoch, records_in);
+        let result = self.execute(epoch).instrument(span).await;
         for s in &self.sources {
             s.slice.clear();
         }
@@ -348,6 +374,7 @@ fn needs_reset(plan: &Arc<dyn ExecutionPlan>) -> bool {
         "FilterExec",
         "ProjectionExec",
         "CoalesceBatchesExec",
+        "CooperativeExec",
         "CoalescePartitionsExec",
         "EmptyExec",
         "PlaceholderRowExec",
@@ -387,4 +414,71 @@ pub fn truncate_sink_partition(query: &str, log: &PartitionLog, committed_end: i
         committed_end, uncommitted_records = extra,
         "the sink holds records written after the last commit and the broker cannot truncate \
          yet; they stay and the epoch that wrote them runs again");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::{FormatDecoder, FormatEncoder, TopicScanExec};
+    use crate::format::{FormatKind, RecordFormat};
+    use crate::types::{Column, LogicalSchema, SqlType};
+    use datafusion::physical_plan::Partitioning;
+    use datafusion::physical_plan::repartition::RepartitionExec;
+    use sluice_broker::{BrokerConfig, Durability, new_record};
+
+    /// A plan with a one-shot operator (`RepartitionExec`) is detected, and running reset copies
+    /// of it epoch after epoch works and reads each epoch's slice.
+    #[tokio::test]
+    async fn plans_with_one_shot_operators_run_reset_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
+        broker.create_topic("in", 1, &Default::default()).unwrap();
+        broker.create_topic("out", 1, &Default::default()).unwrap();
+        let schema = LogicalSchema::from_columns([Column::value("V", SqlType::Int)]);
+        let format = RecordFormat::new(FormatKind::None, FormatKind::Json);
+        let slice = EpochSlice::new();
+        let scan = TopicScanExec::try_new(
+            broker.clone(),
+            "in",
+            vec![0],
+            Arc::new(FormatDecoder::new(schema.clone(), format.clone())),
+            slice.clone(),
+            None,
+            Arc::new(TracingProcessingLog::default()),
+        )
+        .unwrap();
+        let repartition =
+            RepartitionExec::try_new(Arc::new(scan), Partitioning::RoundRobinBatch(2)).unwrap();
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(TopicSinkExec::new(
+            Arc::new(repartition),
+            broker.clone(),
+            "out",
+            Arc::new(FormatEncoder::new(schema, format)),
+            SinkOffsets::default(),
+        ));
+        assert!(needs_reset(&plan));
+        let log = broker.partition("in", 0).unwrap();
+        let ctx = Arc::new(TaskContext::default());
+        for epoch in 0..3i64 {
+            let records: Vec<_> = (0..=epoch)
+                .map(|i| new_record(None, Some(format!(r#"{{"V":{i}}}"#).as_bytes()), i))
+                .collect();
+            let first = log.high_watermark();
+            log.append_records(&records, Durability::Written)
+                .await
+                .unwrap();
+            slice.set(0, first..log.high_watermark());
+            let batches = collect(reset_plan_states(plan.clone()).unwrap(), ctx.clone())
+                .await
+                .unwrap();
+            let counts = batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::UInt64Array>()
+                .unwrap();
+            assert_eq!(counts.value(0), epoch as u64 + 1);
+        }
+        assert_eq!(broker.partition("out", 0).unwrap().high_watermark(), 6);
+        broker.shutdown().await;
+    }
 }
