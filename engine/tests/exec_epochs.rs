@@ -74,3 +74,56 @@ async fn filter_projection_runs_1000_epochs_with_one_plan() {
     assert_eq!(driver.advance().await.unwrap(), EpochOutcome::Idle);
     broker.shutdown().await;
 }
+
+/// Two sources in one plan (UNION ALL): each source's scan reads its own slice, and a plan with
+/// an operator outside the known-stateless set runs reset copies epoch after epoch.
+#[tokio::test]
+async fn two_sources_in_one_plan_run_many_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    create_topics(&broker, 2, 1);
+    broker
+        .create_topic("returns", 3, &Default::default())
+        .unwrap();
+    let mut spec = filter_query("CSAS_BIG_ORDERS_5");
+    let mut returns = spec.sources[0].clone();
+    returns.name = "returns".into();
+    returns.topic = "returns".into();
+    spec.sources.push(returns);
+    spec.sql = format!(
+        "SELECT ROWTIME, K, ID, AMOUNT FROM {SOURCE} WHERE AMOUNT > 100 \
+         UNION ALL SELECT ROWTIME, K, ID, AMOUNT FROM returns WHERE AMOUNT > 100"
+    );
+    let mut driver = TestDriver::start(broker.clone(), spec).await.unwrap();
+    let explain = displayable(driver.query().plan().as_ref())
+        .indent(false)
+        .to_string();
+    assert!(
+        explain.contains("TopicScanExec: topic=returns, partitions=[0, 1, 2]"),
+        "{explain}"
+    );
+    assert!(driver.query().resets_each_epoch(), "{explain}");
+    let mut got = Vec::new();
+    for i in 0..200 {
+        let (k, v, ts) = order(i);
+        let topic = if i % 2 == 0 { SOURCE } else { "returns" };
+        driver
+            .pipe(topic, Some(k.as_bytes()), Some(v.as_bytes()), ts)
+            .await
+            .unwrap();
+        got.extend(
+            driver
+                .read_output(SINK)
+                .unwrap()
+                .into_iter()
+                .map(|r| String::from_utf8(r.value.unwrap().to_vec()).unwrap()),
+        );
+    }
+    let want: Vec<String> = (0..200).filter_map(expected).map(|(_, v, _)| v).collect();
+    assert_eq!(got, want);
+    let commit = driver.query().last_commit();
+    assert_eq!(commit.epoch, 200);
+    let read: i64 = commit.sources.values().flat_map(|p| p.values()).sum();
+    assert_eq!(read, 200);
+    broker.shutdown().await;
+}
