@@ -312,3 +312,35 @@ async fn topic_configs_can_be_altered_and_partitions_added() {
     assert_eq!(t.config.to_kafka_configs()["cleanup.policy"], "compact");
     assert_eq!(broker.partition("t", 2).unwrap().high_watermark(), 1);
 }
+
+#[tokio::test]
+async fn segments_roll_by_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic("t", 1, &configs(&[("segment.ms", "50")]))
+        .unwrap();
+    let log = broker.partition("t", 0).unwrap();
+    // As in Kafka, a segment's age is the newest record's time minus its first batch's time.
+    for ts in [1_000, 1_030, 1_060, 1_200, 1_210] {
+        log.append_records(&records("r", 1, ts), Durability::Written)
+            .await
+            .unwrap();
+    }
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
+    // The age survives a restart: a record 60 ms after the active segment's first one rolls it.
+    broker.shutdown().await;
+    drop(log);
+    drop(broker);
+    let broker = open(dir.path()).await;
+    let log = broker.partition("t", 0).unwrap();
+    log.append_records(&records("r", 1, 1_220), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
+    log.append_records(&records("r", 1, 1_261), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3, 6]);
+    assert_eq!(segment_files(log.dir()).len(), 4);
+}

@@ -35,15 +35,20 @@ pub(crate) struct LogState {
     pub next_offset: i64,
     /// Idempotent producers' state.
     pub producers: ProducerStates,
+    /// A log start offset inside the first segment set by DeleteRecords (persisted in
+    /// `log-start-offset`); the first segment's base offset when lower.
+    pub deleted_before: i64,
 }
 
 impl LogState {
     pub fn log_start_offset(&self) -> i64 {
-        self.segments
+        let first = self
+            .segments
             .keys()
             .next()
             .copied()
-            .unwrap_or(self.next_offset)
+            .unwrap_or(self.next_offset);
+        first.max(self.deleted_before).min(self.next_offset)
     }
 }
 
@@ -253,7 +258,12 @@ impl PartitionLog {
             let total: usize = to_write.iter().map(|(r, _)| r.len()).sum();
             let first_base = to_write[0].1.base_offset;
             let last = to_write[to_write.len() - 1].1.last_offset();
-            self.maybe_roll(&mut state, &config, total as u64, first_base, last)?;
+            let max_ts = to_write
+                .iter()
+                .map(|(_, h)| h.max_timestamp)
+                .max()
+                .unwrap_or(-1);
+            self.maybe_roll(&mut state, &config, total as u64, max_ts, first_base, last)?;
             // Write the batches in one write; the request's buffer as is when nothing was skipped.
             let whole = to_write.len() == parts.len();
             let copied: Vec<u8>;
@@ -294,6 +304,7 @@ impl PartitionLog {
         state: &mut LogState,
         config: &TopicConfig,
         incoming: u64,
+        incoming_max_timestamp: i64,
         first_base: i64,
         last_offset: i64,
     ) -> Result<()> {
@@ -302,7 +313,7 @@ impl PartitionLog {
             return Ok(());
         }
         let too_big = seg.size() + incoming > config.segment_bytes;
-        let too_old = now_ms() - seg.created_ms() >= config.segment_ms;
+        let too_old = seg.is_older_than(config.segment_ms, incoming_max_timestamp, now_ms());
         let offsets_overflow = last_offset - seg.base_offset() > i32::MAX as i64;
         let position_overflow = seg.size() + incoming > u32::MAX as u64;
         if !(too_big || too_old || offsets_overflow || position_overflow) {
@@ -315,6 +326,9 @@ impl PartitionLog {
     /// which the recovery point moves to `base_offset`).
     pub(crate) fn roll(&self, state: &mut LogState, base_offset: i64) -> Result<()> {
         let seg = Segment::create(&self.dir, base_offset)?;
+        if let Some(old) = state.segments.values_mut().next_back() {
+            self.flusher.note_files(old.take_index_handles());
+        }
         tracing::debug!(topic = %self.topic, partition = self.partition, base_offset, "rolled a new segment");
         state.segments.insert(base_offset, seg);
         let snapshot = serde_json::to_vec(&state.producers)
@@ -419,7 +433,7 @@ impl PartitionLog {
                 .find_map(|s| s.offset_for_timestamp(timestamp_ms))
         }?;
         // Walk batches from the candidate until a record qualifies (bounded by the log's end).
-        let mut offset = candidate;
+        let mut offset = candidate.max(self.log_start_offset());
         loop {
             let (records, read) = self.read_records(offset, 64 * 1024).ok()?;
             if read.records.is_empty() {
