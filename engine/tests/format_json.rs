@@ -214,7 +214,11 @@ fn null_values_stay_null_and_empty_objects_give_null_columns() {
         Column::value("NAME", SqlType::String),
     ]);
     let key = 1i32.to_be_bytes();
-    let mut records = vec![rec(0, None, None), rec(1, None, Some("{}"))];
+    let mut records = vec![
+        rec(0, None, None),
+        rec(1, None, Some("{}")),
+        rec(2, None, Some(" null ")),
+    ];
     for r in &mut records {
         r.key = Some(Bytes::copy_from_slice(&key));
     }
@@ -226,6 +230,7 @@ fn null_values_stay_null_and_empty_objects_give_null_columns() {
     );
     assert_eq!(out[0].value, None);
     assert_eq!(text(&out[1].value), Some(r#"{"NAME":null}"#));
+    assert_eq!(out[2].value, None, "JSON null is a null row too");
     assert_eq!(out[0].key.as_deref(), Some(&key[..]));
 }
 
@@ -250,4 +255,21 @@ fn temporal_and_bytes_types_round_trip() {
         text(&out[0].value),
         Some(r#"{"TS":1600000000000,"D":18000,"T":3600000,"B":"AQID","X":1.0E10}"#)
     );
+}
+
+#[test]
+fn key_bytes_are_ignored_without_key_columns() {
+    let schema = LogicalSchema::from_columns([
+        Column::value("ID", SqlType::Int),
+        Column::value("F0", SqlType::Int),
+    ]);
+    let format = json(FormatKind::Json);
+    let records = [
+        rec(0, None, Some(r#"{"ID":1,"F0":2}"#)),
+        rec(1, Some("should be ignored"), Some(r#"{"ID":2,"F0":4}"#)),
+    ];
+    let (out, errors) = copy(&schema, &format, &format, &records);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(out[1].key, None);
+    assert_eq!(text(&out[1].value), Some(r#"{"ID":2,"F0":4}"#));
 }

@@ -77,13 +77,16 @@ impl StructField {
     }
 }
 
-/// A type that cannot be represented in ksqlDB (returned by [`SqlType::from_arrow`]) or a
-/// `DECIMAL` with impossible parameters.
+/// A type that cannot be represented in ksqlDB (returned by [`SqlType::from_arrow`]), a
+/// `DECIMAL` with impossible parameters, or a schema that names a column it lacks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TypeError {
     /// DataFusion produced an Arrow type ksqlDB has no name for.
     #[error("the Arrow type {0} has no ksqlDB equivalent")]
     UnsupportedArrowType(DataType),
+    /// A column named as key of a query output is not in its output.
+    #[error("the query output has no column {0}")]
+    MissingColumn(String),
     /// `DECIMAL(p, s)` outside `1 <= p <= 38`, `0 <= s <= p`.
     #[error(
         "DECIMAL({precision}, {scale}) is invalid: precision must be between 1 and 38 and scale between 0 and the precision"

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use super::{SqlType, StructField, write_identifier};
+use super::{SqlType, StructField, TypeError, write_identifier};
 
 /// A column every source has without declaring it, filled from the Kafka record's metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,6 +206,34 @@ impl LogicalSchema {
         self.columns().find(|c| c.name == name)
     }
 
+    /// The schema of a query's output, for its sink: every column of `arrow` except pseudo
+    /// columns and internal (`__`) ones, the columns named in `key` as key columns (in the
+    /// order of `key`), the rest as value columns in their batch order.
+    pub fn from_arrow(arrow: &Schema, key: &[&str]) -> Result<LogicalSchema, TypeError> {
+        let mut schema = LogicalSchema::default();
+        for name in key {
+            let field = arrow
+                .field_with_name(name)
+                .map_err(|_| TypeError::MissingColumn((*name).to_string()))?;
+            schema
+                .key
+                .push(Column::key(*name, SqlType::from_arrow(field.data_type())?));
+        }
+        for field in arrow.fields() {
+            let name = field.name().as_str();
+            if key.contains(&name)
+                || name.starts_with("__")
+                || PseudoColumn::from_name(name).is_some()
+            {
+                continue;
+            }
+            schema
+                .value
+                .push(Column::value(name, SqlType::from_arrow(field.data_type())?));
+        }
+        Ok(schema)
+    }
+
     /// The Arrow schema of a decoded batch: pseudo columns, key, value, header columns, then
     /// the internal tombstone marker ([`TOMBSTONE_COLUMN`]). Declared columns are nullable;
     /// pseudo columns are not.
@@ -292,6 +320,14 @@ mod tests {
             ]
         );
         assert_eq!(arrow.field(0).data_type(), &rowtime_arrow_type());
+    }
+
+    #[test]
+    fn sink_schema_from_query_output() {
+        let output = schema().arrow_schema();
+        let sink = LogicalSchema::from_arrow(&output, &["V"]).unwrap();
+        assert_eq!(sink.to_string(), "V INTEGER KEY, K STRING, H BYTES");
+        assert!(LogicalSchema::from_arrow(&output, &["NOPE"]).is_err());
     }
 
     #[test]

@@ -155,8 +155,21 @@ fn lookup<'a>(entries: &[(String, &'a RawValue)], name: &str) -> Option<&'a RawV
         .iter()
         .rev()
         .find(|(k, _)| k == name)
-        .or_else(|| entries.iter().rev().find(|(k, _)| k.to_uppercase() == name))
+        .or_else(|| entries.iter().rev().find(|(k, _)| upper_eq(k, name)))
         .map(|(_, v)| *v)
+}
+
+/// `key.to_uppercase() == name`, without allocating for ASCII keys.
+fn upper_eq(key: &str, name: &str) -> bool {
+    if key.is_ascii() {
+        key.len() == name.len()
+            && key
+                .bytes()
+                .zip(name.bytes())
+                .all(|(k, n)| k.to_ascii_uppercase() == n)
+    } else {
+        key.to_uppercase() == name
+    }
 }
 
 fn cannot_convert(node: &Node<'_>, sql_type: &SqlType) -> Failure {
@@ -425,6 +438,14 @@ mod tests {
                 ("MISSING".into(), Datum::Null),
             ]))
         );
+    }
+
+    #[test]
+    fn upper_case_matching_handles_non_ascii() {
+        assert!(upper_eq("name", "NAME"));
+        assert!(!upper_eq("nam", "NAME"));
+        assert!(upper_eq("straße", "STRASSE"));
+        assert!(!upper_eq("Name", "Name2"));
     }
 
     #[test]
