@@ -5,7 +5,7 @@
 //! source partition, the slice `[committed, min(high-water mark, committed + cap))`, executes the
 //! same plan over it, and commits the new source offsets with the sink end offsets in one fsync'd
 //! record ([`QueryOffsetsStore`]). Creating a query that committed before resumes from that
-//! commit after cutting uncommitted sink records (see [`truncate_sink_partition`]).
+//! commit after cutting the sink records that commit does not cover ([`truncate_sink_partition`]).
 
 use std::sync::Arc;
 
@@ -202,7 +202,9 @@ impl PersistentQuery {
 
         let commit = match store.load(&id)? {
             Some(commit) => {
-                recover_sink(&broker, &id, &spec.sink_topic, &commit).map_err(broker_err)?;
+                recover_sink(&broker, &id, &spec.sink_topic, &commit)
+                    .await
+                    .map_err(broker_err)?;
                 tracing::info!(query = %id, epoch = commit.epoch, "resuming from the last commit");
                 commit
             }
@@ -383,7 +385,7 @@ fn needs_reset(plan: &Arc<dyn ExecutionPlan>) -> bool {
 }
 
 /// Cuts sink records the last commit does not cover, partition by partition.
-fn recover_sink(
+async fn recover_sink(
     broker: &Broker,
     query: &str,
     sink_topic: &str,
@@ -395,25 +397,30 @@ fn recover_sink(
     for (&p, &end) in ends {
         let log = broker.partition(sink_topic, p)?;
         if log.high_watermark() > end {
-            truncate_sink_partition(query, &log, end);
+            truncate_sink_partition(query, &log, end).await?;
         }
     }
     Ok(())
 }
 
 /// Cuts a single-writer sink partition back to `committed_end`, the end offset the query last
-/// committed, so that records of an epoch that crashed before its commit are not seen twice.
+/// committed, so that records of an epoch that crashed before its commit are not seen twice:
+/// the epoch runs again from the committed source offsets and writes them anew.
 ///
-/// LIMITATION: the broker (branch `log`) has no truncate API yet. Until `PartitionLog` gets one
-/// (it must fsync the cut and move the high-water mark back, as recovery does for torn writes),
-/// this leaves the records in place and says so: after a crash between an epoch's sink write
-/// and its commit, the re-run epoch writes those records again (at-least-once for that epoch).
-pub fn truncate_sink_partition(query: &str, log: &PartitionLog, committed_end: i64) {
-    let extra = log.high_watermark() - committed_end;
+/// `committed_end` is always a batch boundary: the sink commits the end of the batches it
+/// appended. Only a sink with a single writer (CREATE ... AS SELECT) may be cut like this;
+/// INSERT INTO sinks with several writers need stable offsets instead (see docs/architecture.md).
+pub async fn truncate_sink_partition(
+    query: &str,
+    log: &PartitionLog,
+    committed_end: i64,
+) -> Result<(), sluice_broker::BrokerError> {
+    let uncommitted = log.high_watermark() - committed_end;
     tracing::warn!(query = %query, topic = %log.topic(), partition = log.partition(),
-        committed_end, uncommitted_records = extra,
-        "the sink holds records written after the last commit and the broker cannot truncate \
-         yet; they stay and the epoch that wrote them runs again");
+        committed_end, uncommitted,
+        "cutting sink records written after the query's last commit; the epoch runs again");
+    log.truncate_to(committed_end).await?;
+    Ok(())
 }
 
 #[cfg(test)]
