@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sluice_broker::{Broker, BrokerError, Durability, decode_records, new_record};
+use sluice_broker::{Broker, BrokerError, Durability, Record, decode_records, new_record};
 
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::{CollectingProcessingLog, ProcessingLogEntry};
@@ -102,6 +102,25 @@ impl TestDriver {
         let log = self.broker.partition(topic, partition)?;
         log.append_records(&[new_record(key, value, timestamp_ms)], Durability::Written)
             .await?;
+        Ok(self.query.run_epoch().await?)
+    }
+
+    /// Appends `record` as it is (headers included) to `partition` of `topic`, or to the
+    /// partition its key maps to when `partition` is None, and runs one epoch.
+    pub async fn pipe_record(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> Result<EpochOutcome, DriverError> {
+        let partition = match partition {
+            Some(p) => p,
+            None => self
+                .broker
+                .partition_for_key(topic, record.key.as_deref())?,
+        };
+        let log = self.broker.partition(topic, partition)?;
+        log.append_records(&[record], Durability::Written).await?;
         Ok(self.query.run_epoch().await?)
     }
 
