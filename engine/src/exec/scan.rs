@@ -22,7 +22,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     ReplaceChildrenOptions, SendableRecordBatchStream,
 };
-use sluice_broker::{Broker, PartitionLog, decode_records};
+use sluice_broker::{Broker, BrokerError, PartitionLog, decode_records};
 
 use crate::exec::codec::RecordDecoder;
 use crate::exec::processing_log::{ProcessingLog, ProcessingLogEntry};
@@ -231,10 +231,21 @@ impl PartitionReader {
     /// Reads and decodes until a read yields at least one row; None at the end of the range.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         while self.range.start < self.range.end {
-            let read = self
-                .log
-                .read(self.range.start, self.read_bytes)
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let read = match self.log.read(self.range.start, self.read_bytes) {
+                Ok(read) => read,
+                // Retention deleted the start of the slice after the epoch fixed it: what is
+                // gone cannot be read, the rest of the slice can.
+                Err(BrokerError::OffsetOutOfRange {
+                    log_start_offset, ..
+                }) if log_start_offset > self.range.start => {
+                    tracing::warn!(topic = %self.log.topic(), partition = self.log.partition(),
+                        skipped = log_start_offset - self.range.start,
+                        "retention deleted records of the epoch before they were read");
+                    self.range.start = log_start_offset;
+                    continue;
+                }
+                Err(e) => return Err(DataFusionError::External(Box::new(e))),
+            };
             if read.records.is_empty() {
                 return Ok(None);
             }

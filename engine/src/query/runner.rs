@@ -201,10 +201,11 @@ impl PersistentQuery {
         tracing::debug!(query = %id, reset_each_epoch, plan = %datafusion::physical_plan::displayable(plan.as_ref()).indent(false), "planned");
 
         let commit = match store.load(&id)? {
-            Some(commit) => {
+            Some(mut commit) => {
                 recover_sink(&broker, &id, &spec.sink_topic, &commit)
                     .await
                     .map_err(broker_err)?;
+                clamp_to_sources(&id, &sources, &mut commit);
                 tracing::info!(query = %id, epoch = commit.epoch, "resuming from the last commit");
                 commit
             }
@@ -298,17 +299,27 @@ impl PersistentQuery {
             for log in &s.partitions {
                 let p = log.partition();
                 let log_start = log.log_start_offset();
+                let hw = log.high_watermark();
                 let committed = offsets.get(&p).copied().unwrap_or(log_start);
                 if committed < log_start {
                     tracing::warn!(query = %self.id, topic = %s.topic, partition = p,
                         skipped = log_start - committed,
                         "retention deleted records the query had not read yet; skipping them");
                 }
-                let start = committed.max(log_start);
-                let end = log
-                    .high_watermark()
-                    .min(start.saturating_add(self.options.max_records_per_partition.max(1)));
-                let end = end.max(start);
+                if committed > hw {
+                    // Only a truncation of the source while the query runs gets here (at start-up
+                    // `clamp_to_sources` handles a broker that lost records): what was appended
+                    // after the cut and before this epoch cannot be told apart, so read on from
+                    // the end.
+                    tracing::warn!(query = %self.id, topic = %s.topic, partition = p,
+                        committed, high_watermark = hw,
+                        "the source partition is shorter than the query's committed offset; \
+                         reading on from its end");
+                }
+                let start = committed.clamp(log_start, hw.max(log_start));
+                let end = hw
+                    .min(start.saturating_add(self.options.max_records_per_partition.max(1)))
+                    .max(start);
                 s.slice.set(p, start..end);
                 records_in += (end - start) as u64;
                 offsets.insert(p, end);
@@ -382,6 +393,31 @@ fn needs_reset(plan: &Arc<dyn ExecutionPlan>) -> bool {
         "PlaceholderRowExec",
     ];
     !STATELESS.contains(&plan.name()) || plan.children().into_iter().any(needs_reset)
+}
+
+/// Moves committed source offsets that lie past a partition's end back to its end.
+///
+/// A broker that crashed may come back with a source partition shorter than what the query read
+/// (records acknowledged without `acks=all` and never fsync'd). New records will reuse those
+/// offsets, so the query must read from the partition's end, which is only known for sure now,
+/// at start-up, before anything new is appended.
+fn clamp_to_sources(query: &str, sources: &[SourceState], commit: &mut QueryCommit) {
+    for s in sources {
+        let Some(offsets) = commit.sources.get_mut(&s.topic) else {
+            continue;
+        };
+        for log in &s.partitions {
+            let hw = log.high_watermark();
+            if let Some(committed) = offsets.get_mut(&log.partition())
+                && *committed > hw
+            {
+                tracing::warn!(query = %query, topic = %s.topic, partition = log.partition(),
+                    committed = *committed, high_watermark = hw,
+                    "the source partition lost records the query had read; reading on from its end");
+                *committed = hw;
+            }
+        }
+    }
 }
 
 /// Cuts sink records the last commit does not cover, partition by partition.
