@@ -7,12 +7,14 @@
 
 pub mod commit;
 pub mod error;
+pub mod recovery;
 pub mod runner;
 pub mod session;
 pub mod task;
 
 pub use commit::{OFFSETS_TOPIC, QueryCommit, QueryOffsetsStore};
 pub use error::QueryError;
+pub use recovery::truncate_sink_partition;
 pub use runner::{EpochOutcome, PersistentQuery, QueryOptions, QuerySource, QuerySpec, StartFrom};
 pub use session::streaming_session;
 pub use task::{QueryHandle, spawn};

@@ -5,7 +5,7 @@
 //! source partition, the slice `[committed, min(high-water mark, committed + cap))`, executes the
 //! same plan over it, and commits the new source offsets with the sink end offsets in one fsync'd
 //! record ([`QueryOffsetsStore`]). Creating a query that committed before resumes from that
-//! commit after cutting the sink records that commit does not cover ([`truncate_sink_partition`]).
+//! commit after cutting the sink records that commit does not cover (see `recovery.rs`).
 
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use crate::exec::{
 };
 use crate::query::commit::{QueryCommit, QueryOffsetsStore};
 use crate::query::error::QueryError;
+use crate::query::recovery::{clamp_to_sources, recover_sink};
 use crate::query::session::streaming_session;
 
 /// A source table of a query: the name the SQL uses, the topic and how to decode it.
@@ -101,10 +102,10 @@ pub enum EpochOutcome {
 
 /// One source topic as the runner sees it.
 #[derive(Debug)]
-struct SourceState {
-    topic: String,
-    slice: EpochSlice,
-    partitions: Vec<Arc<PartitionLog>>,
+pub(crate) struct SourceState {
+    pub(crate) topic: String,
+    pub(crate) slice: EpochSlice,
+    pub(crate) partitions: Vec<Arc<PartitionLog>>,
 }
 
 /// A persistent query: its plan built once, its offsets, and the commit store.
@@ -393,70 +394,6 @@ fn needs_reset(plan: &Arc<dyn ExecutionPlan>) -> bool {
         "PlaceholderRowExec",
     ];
     !STATELESS.contains(&plan.name()) || plan.children().into_iter().any(needs_reset)
-}
-
-/// Moves committed source offsets that lie past a partition's end back to its end.
-///
-/// A broker that crashed may come back with a source partition shorter than what the query read
-/// (records acknowledged without `acks=all` and never fsync'd). New records will reuse those
-/// offsets, so the query must read from the partition's end, which is only known for sure now,
-/// at start-up, before anything new is appended.
-fn clamp_to_sources(query: &str, sources: &[SourceState], commit: &mut QueryCommit) {
-    for s in sources {
-        let Some(offsets) = commit.sources.get_mut(&s.topic) else {
-            continue;
-        };
-        for log in &s.partitions {
-            let hw = log.high_watermark();
-            if let Some(committed) = offsets.get_mut(&log.partition())
-                && *committed > hw
-            {
-                tracing::warn!(query = %query, topic = %s.topic, partition = log.partition(),
-                    committed = *committed, high_watermark = hw,
-                    "the source partition lost records the query had read; reading on from its end");
-                *committed = hw;
-            }
-        }
-    }
-}
-
-/// Cuts sink records the last commit does not cover, partition by partition.
-async fn recover_sink(
-    broker: &Broker,
-    query: &str,
-    sink_topic: &str,
-    commit: &QueryCommit,
-) -> Result<(), sluice_broker::BrokerError> {
-    let Some(ends) = commit.sinks.get(sink_topic) else {
-        return Ok(());
-    };
-    for (&p, &end) in ends {
-        let log = broker.partition(sink_topic, p)?;
-        if log.high_watermark() > end {
-            truncate_sink_partition(query, &log, end).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Cuts a single-writer sink partition back to `committed_end`, the end offset the query last
-/// committed, so that records of an epoch that crashed before its commit are not seen twice:
-/// the epoch runs again from the committed source offsets and writes them anew.
-///
-/// `committed_end` is always a batch boundary: the sink commits the end of the batches it
-/// appended. Only a sink with a single writer (CREATE ... AS SELECT) may be cut like this;
-/// INSERT INTO sinks with several writers need stable offsets instead (see docs/architecture.md).
-pub async fn truncate_sink_partition(
-    query: &str,
-    log: &PartitionLog,
-    committed_end: i64,
-) -> Result<(), sluice_broker::BrokerError> {
-    let uncommitted = log.high_watermark() - committed_end;
-    tracing::warn!(query = %query, topic = %log.topic(), partition = log.partition(),
-        committed_end, uncommitted,
-        "cutting sink records written after the query's last commit; the epoch runs again");
-    log.truncate_to(committed_end).await?;
-    Ok(())
 }
 
 #[cfg(test)]
