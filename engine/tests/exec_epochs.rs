@@ -127,3 +127,76 @@ async fn two_sources_in_one_plan_run_many_epochs() {
     assert_eq!(read, 200);
     broker.shutdown().await;
 }
+
+/// A chain of queries (orders -> big_orders -> huge_orders): one piped record flows through both
+/// in one step.
+#[tokio::test]
+async fn a_piped_record_flows_through_a_chain_of_queries() {
+    use sluice_engine::exec::{FormatDecoder, FormatEncoder};
+    use sluice_engine::format::{FormatKind, RecordFormat};
+    use sluice_engine::types::{Column, LogicalSchema, SqlType};
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    create_topics(&broker, 1, 2);
+    broker
+        .create_topic("huge_orders", 1, &Default::default())
+        .unwrap();
+    let mut driver = TestDriver::start(broker.clone(), filter_query("CSAS_BIG_ORDERS_6"))
+        .await
+        .unwrap();
+    let schema = LogicalSchema::from_columns([
+        Column::key("K", SqlType::String),
+        Column::value("ID", SqlType::BigInt),
+        Column::value("AMOUNT", SqlType::BigInt),
+    ]);
+    let format = RecordFormat::new(FormatKind::Kafka, FormatKind::Json);
+    driver
+        .add_query(sluice_engine::query::QuerySpec {
+            id: "CSAS_HUGE_ORDERS_7".into(),
+            sql: format!("SELECT ROWTIME, K, ID, AMOUNT FROM {SINK} WHERE AMOUNT > 1000"),
+            sources: vec![sluice_engine::query::QuerySource {
+                name: SINK.into(),
+                topic: SINK.into(),
+                decoder: Arc::new(FormatDecoder::new(schema.clone(), format.clone())),
+            }],
+            sink_topic: "huge_orders".into(),
+            encoder: Arc::new(FormatEncoder::new(schema, format)),
+        })
+        .await
+        .unwrap();
+    let mut huge = Vec::new();
+    for i in 0..1200 {
+        let (k, v, ts) = order(i);
+        driver
+            .pipe(SOURCE, Some(k.as_bytes()), Some(v.as_bytes()), ts)
+            .await
+            .unwrap();
+        huge.extend(
+            driver
+                .read_output("huge_orders")
+                .unwrap()
+                .into_iter()
+                .map(|r| {
+                    (
+                        String::from_utf8(r.value.unwrap().to_vec()).unwrap(),
+                        r.timestamp_ms,
+                    )
+                }),
+        );
+        // Nothing is left behind in the chain after a step.
+        assert_eq!(
+            driver.added_queries()[0].last_commit().sources[SINK]
+                .values()
+                .sum::<i64>(),
+            (0..=i).filter(|j| expected(*j).is_some()).count() as i64
+        );
+    }
+    let want: Vec<(String, i64)> = (0..1200)
+        .filter(|i| i % 3 == 0 && 150 + i > 1000)
+        .map(|i| (format!(r#"{{"ID":{i},"AMOUNT":{}}}"#, 150 + i), 1000 + i))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(huge, want);
+    broker.shutdown().await;
+}
