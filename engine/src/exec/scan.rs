@@ -203,6 +203,7 @@ impl ExecutionPlan for TopicScanExec {
             projection: self.projection.clone(),
             processing_log: self.processing_log.clone(),
             read_bytes: self.read_bytes,
+            span: tracing::debug_span!("scan", topic = %self.topic, partition = topic_partition),
         };
         let stream = futures::stream::unfold(Some(reader), |state| async move {
             let mut reader = state?;
@@ -225,11 +226,15 @@ struct PartitionReader {
     projection: Option<Vec<usize>>,
     processing_log: Arc<dyn ProcessingLog>,
     read_bytes: usize,
+    /// `scan{topic, partition}`: log lines of this read say whose they are.
+    span: tracing::Span,
 }
 
 impl PartitionReader {
     /// Reads and decodes until a read yields at least one row; None at the end of the range.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         while self.range.start < self.range.end {
             let read = match self.log.read(self.range.start, self.read_bytes) {
                 Ok(read) => read,
@@ -262,6 +267,12 @@ impl PartitionReader {
                 continue;
             }
             let decoded = self.decoder.decode(self.log.partition(), &records);
+            tracing::trace!(
+                records = records.len(),
+                rows = decoded.batch.num_rows(),
+                failures = decoded.failures.len(),
+                "decoded a read"
+            );
             for failure in decoded.failures {
                 self.processing_log.report(ProcessingLogEntry {
                     topic: self.log.topic().to_string(),
