@@ -14,22 +14,21 @@ use std::sync::Arc;
 use arrow::array::UInt64Array;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::common::collect as collect_stream;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties,
-    Partitioning, PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
+    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning,
+    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
 };
 use parking_lot::Mutex;
 use sluice_broker::{Broker, Durability, Record, new_record};
 
 use crate::exec::codec::RecordEncoder;
+use crate::exec::partitions::collect_partitions_in_order;
 
 /// Bytes of framing counted per record when splitting appends below `max.message.bytes`.
 const RECORD_OVERHEAD: usize = 64;
@@ -205,7 +204,7 @@ impl TopicSinkExec {
             DataFusionError::Execution(format!("sink topic '{}' does not exist", self.topic))
         })?;
         let mut by_partition: BTreeMap<i32, Vec<Record>> = BTreeMap::new();
-        for batches in self.run_inputs(context).await? {
+        for batches in collect_partitions_in_order(&self.input, context).await? {
             for batch in batches {
                 if batch.num_rows() == 0 {
                     continue;
@@ -242,31 +241,6 @@ impl TopicSinkExec {
             .map(|(p, records)| self.append_partition(p, records, max_batch));
         let counts = futures::future::try_join_all(appends).await?;
         Ok(counts.into_iter().sum())
-    }
-
-    /// Runs every input partition, each in its own task so that topic partitions are read and
-    /// decoded in parallel, and returns their batches in input-partition order (so the records
-    /// written do not depend on which partition finished first).
-    async fn run_inputs(&self, context: Arc<TaskContext>) -> Result<Vec<Vec<RecordBatch>>> {
-        let inputs = self.input.output_partitioning().partition_count();
-        if inputs == 1 {
-            return Ok(vec![collect_stream(self.input.execute(0, context)?).await?]);
-        }
-        let mut tasks = Vec::with_capacity(inputs);
-        for i in 0..inputs {
-            let stream = self.input.execute(i, context.clone())?;
-            // Dropping a SpawnedTask aborts it: an error in one partition cancels the others.
-            tasks.push(SpawnedTask::spawn(collect_stream(stream)));
-        }
-        let mut out = Vec::with_capacity(inputs);
-        for task in tasks {
-            let batches = task
-                .join_unwind()
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))??;
-            out.push(batches);
-        }
-        Ok(out)
     }
 
     /// Appends `records` to one partition in batches below `max_batch` bytes, fsync'd.

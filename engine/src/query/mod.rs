@@ -10,6 +10,7 @@ pub mod error;
 pub mod recovery;
 pub mod runner;
 pub mod session;
+mod streaming_plan;
 pub mod task;
 
 pub use commit::{OFFSETS_TOPIC, QueryCommit, QueryOffsetsStore};

@@ -7,7 +7,7 @@
 use sluice_broker::{Broker, BrokerError, PartitionLog};
 
 use crate::query::commit::QueryCommit;
-use crate::query::runner::SourceState;
+use crate::query::streaming_plan::SourceState;
 
 /// Moves committed source offsets that lie past a partition's end back to its end.
 ///

@@ -1,7 +1,7 @@
 //! [`PersistentQuery`]: one persistent query's plan, offsets and epoch loop body.
 //!
-//! The plan is built once from SQL in a [`streaming_session`] over one [`TopicTableProvider`]
-//! per source, with a [`TopicSinkExec`] on top. Each [`PersistentQuery::run_epoch`] fixes, per
+//! The plan is built once from SQL in a streaming session over one `TopicTableProvider`
+//! per source (`streaming_plan.rs`), with a [`TopicSinkExec`] on top. Each [`PersistentQuery::run_epoch`] fixes, per
 //! source partition, the slice `[committed, min(high-water mark, committed + cap))`, executes the
 //! same plan over it, and commits the new source offsets with the sink end offsets in one fsync'd
 //! record ([`QueryOffsetsStore`]). Creating a query that committed before resumes from that
@@ -9,21 +9,18 @@
 
 use std::sync::Arc;
 
-use datafusion::execution::TaskContext;
-use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use sluice_broker::{Broker, PartitionLog};
 use tracing::Instrument;
 
 use crate::exec::scan::DEFAULT_READ_BYTES;
 use crate::exec::{
-    EpochSlice, ProcessingLog, RecordDecoder, RecordEncoder, SinkOffsets, TopicSinkExec,
-    TopicTableProvider, TracingProcessingLog,
+    ProcessingLog, RecordDecoder, RecordEncoder, SinkOffsets, TopicSinkExec, TracingProcessingLog,
 };
 use crate::query::commit::{QueryCommit, QueryOffsetsStore};
 use crate::query::error::QueryError;
 use crate::query::recovery::{clamp_to_sources, recover_sink};
-use crate::query::session::streaming_session;
+use crate::query::streaming_plan::{StreamingPlan, needs_reset, plan_for_epoch, plan_select};
 
 /// A source table of a query: the name the SQL uses, the topic and how to decode it.
 #[derive(Debug, Clone)]
@@ -100,22 +97,13 @@ pub enum EpochOutcome {
     },
 }
 
-/// One source topic as the runner sees it.
-#[derive(Debug)]
-pub(crate) struct SourceState {
-    pub(crate) topic: String,
-    pub(crate) slice: EpochSlice,
-    pub(crate) partitions: Vec<Arc<PartitionLog>>,
-}
-
 /// A persistent query: its plan built once, its offsets, and the commit store.
 #[derive(Debug)]
 pub struct PersistentQuery {
     id: String,
     plan: Arc<dyn ExecutionPlan>,
     reset_each_epoch: bool,
-    task_ctx: Arc<TaskContext>,
-    sources: Vec<SourceState>,
+    streaming: StreamingPlan,
     sink_topic: String,
     sink_offsets: SinkOffsets,
     store: QueryOffsetsStore,
@@ -147,52 +135,11 @@ impl PersistentQuery {
         let sink_meta = broker
             .topic(&spec.sink_topic)
             .ok_or_else(|| unknown(&spec.sink_topic))?;
-        let mut max_partitions = 1;
-        for s in &spec.sources {
-            let meta = broker.topic(&s.topic).ok_or_else(|| unknown(&s.topic))?;
-            max_partitions = max_partitions.max(meta.partitions as usize);
-        }
         let store = QueryOffsetsStore::open(broker.clone()).map_err(broker_err)?;
-
-        let ctx = streaming_session(max_partitions);
-        let mut sources = Vec::new();
-        for s in &spec.sources {
-            let provider = TopicTableProvider::new(
-                broker.clone(),
-                &s.topic,
-                s.decoder.clone(),
-                options.processing_log.clone(),
-            )
-            .with_read_bytes(options.read_bytes);
-            let partitions = (0..broker.topic(&s.topic).map_or(0, |m| m.partitions))
-                .map(|p| broker.partition(&s.topic, p))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(broker_err)?;
-            sources.push(SourceState {
-                topic: s.topic.clone(),
-                slice: provider.slice().clone(),
-                partitions,
-            });
-            ctx.register_table(s.name.as_str(), Arc::new(provider))
-                .map_err(|source| QueryError::Plan {
-                    query: id.clone(),
-                    source,
-                })?;
-        }
-        let plan_err = |source| QueryError::Plan {
-            query: id.clone(),
-            source,
-        };
-        let select = ctx
-            .sql(&spec.sql)
-            .await
-            .map_err(plan_err)?
-            .create_physical_plan()
-            .await
-            .map_err(plan_err)?;
+        let streaming = plan_select(&broker, &id, &spec.sql, &spec.sources, &options).await?;
         let sink_offsets = SinkOffsets::default();
         let plan: Arc<dyn ExecutionPlan> = Arc::new(TopicSinkExec::new(
-            select,
+            streaming.select.clone(),
             broker.clone(),
             &spec.sink_topic,
             spec.encoder.clone(),
@@ -206,22 +153,15 @@ impl PersistentQuery {
                 recover_sink(&broker, &id, &spec.sink_topic, &commit)
                     .await
                     .map_err(broker_err)?;
-                clamp_to_sources(&id, &sources, &mut commit);
+                clamp_to_sources(&id, &streaming.sources, &mut commit);
                 tracing::info!(query = %id, epoch = commit.epoch, "resuming from the last commit");
                 commit
             }
             None => {
-                let mut commit = QueryCommit::default();
-                for s in &sources {
-                    let offsets = commit.sources.entry(s.topic.clone()).or_default();
-                    for log in &s.partitions {
-                        let start = match options.start_from {
-                            StartFrom::Earliest => log.log_start_offset(),
-                            StartFrom::Latest => log.high_watermark(),
-                        };
-                        offsets.insert(log.partition(), start);
-                    }
-                }
+                let mut commit = QueryCommit {
+                    sources: streaming.start_offsets(options.start_from),
+                    ..QueryCommit::default()
+                };
                 let sinks = commit.sinks.entry(spec.sink_topic.clone()).or_default();
                 for p in 0..sink_meta.partitions {
                     let log = broker.partition(&spec.sink_topic, p).map_err(broker_err)?;
@@ -235,8 +175,7 @@ impl PersistentQuery {
             id,
             plan,
             reset_each_epoch,
-            task_ctx: ctx.task_ctx(),
-            sources,
+            streaming,
             sink_topic: spec.sink_topic,
             sink_offsets,
             store,
@@ -269,7 +208,7 @@ impl PersistentQuery {
 
     /// Every source partition, for waiting on their high-water marks.
     pub fn source_partitions(&self) -> impl Iterator<Item = &Arc<PartitionLog>> {
-        self.sources.iter().flat_map(|s| s.partitions.iter())
+        self.streaming.source_partitions()
     }
 
     /// Runs one epoch over what the sources hold now (up to the cap per partition) and commits
@@ -294,46 +233,17 @@ impl PersistentQuery {
         let epoch = self.commit.epoch + 1;
         let mut next = self.commit.clone();
         next.epoch = epoch;
-        let mut records_in = 0u64;
-        for s in &self.sources {
-            let offsets = next.sources.entry(s.topic.clone()).or_default();
-            for log in &s.partitions {
-                let p = log.partition();
-                let log_start = log.log_start_offset();
-                let hw = log.high_watermark();
-                let committed = offsets.get(&p).copied().unwrap_or(log_start);
-                if committed < log_start {
-                    tracing::warn!(query = %self.id, topic = %s.topic, partition = p,
-                        skipped = log_start - committed,
-                        "retention deleted records the query had not read yet; skipping them");
-                }
-                if committed > hw {
-                    // Only a truncation of the source while the query runs gets here (at start-up
-                    // `clamp_to_sources` handles a broker that lost records): what was appended
-                    // after the cut and before this epoch cannot be told apart, so read on from
-                    // the end.
-                    tracing::warn!(query = %self.id, topic = %s.topic, partition = p,
-                        committed, high_watermark = hw,
-                        "the source partition is shorter than the query's committed offset; \
-                         reading on from its end");
-                }
-                let start = committed.clamp(log_start, hw.max(log_start));
-                let end = hw
-                    .min(start.saturating_add(self.options.max_records_per_partition.max(1)))
-                    .max(start);
-                s.slice.set(p, start..end);
-                records_in += (end - start) as u64;
-                offsets.insert(p, end);
-            }
-        }
+        let records_in = self.streaming.fix_slices(
+            &self.id,
+            &mut next.sources,
+            self.options.max_records_per_partition,
+        );
         if records_in == 0 {
             return Ok(EpochOutcome::Idle);
         }
         let span = tracing::debug_span!("epoch", query = %self.id, epoch, records_in);
         let result = self.execute(epoch).instrument(span).await;
-        for s in &self.sources {
-            s.slice.clear();
-        }
+        self.streaming.clear_slices();
         let written = self.sink_offsets.take();
         let records_out = result?;
         let sinks = next.sinks.entry(self.sink_topic.clone()).or_default();
@@ -356,12 +266,8 @@ impl PersistentQuery {
             epoch,
             source,
         };
-        let plan = if self.reset_each_epoch {
-            reset_plan_states(self.plan.clone()).map_err(exec_err)?
-        } else {
-            self.plan.clone()
-        };
-        let batches = collect(plan, self.task_ctx.clone())
+        let plan = plan_for_epoch(&self.plan, self.reset_each_epoch).map_err(exec_err)?;
+        let batches = collect(plan, self.streaming.task_ctx.clone())
             .await
             .map_err(exec_err)?;
         let mut written = 0u64;
@@ -375,90 +281,5 @@ impl PersistentQuery {
             }
         }
         Ok(written)
-    }
-}
-
-/// Whether the plan holds an operator that keeps state between executions and must be reset
-/// (e.g. `RepartitionExec`, join build sides): every node other than the ones known to be
-/// stateless per execution.
-fn needs_reset(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    const STATELESS: &[&str] = &[
-        "TopicScanExec",
-        "TopicSinkExec",
-        "FilterExec",
-        "ProjectionExec",
-        "CoalesceBatchesExec",
-        "CooperativeExec",
-        "CoalescePartitionsExec",
-        "EmptyExec",
-        "PlaceholderRowExec",
-    ];
-    !STATELESS.contains(&plan.name()) || plan.children().into_iter().any(needs_reset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::exec::{FormatDecoder, FormatEncoder, TopicScanExec};
-    use crate::format::{FormatKind, RecordFormat};
-    use crate::types::{Column, LogicalSchema, SqlType};
-    use datafusion::physical_plan::Partitioning;
-    use datafusion::physical_plan::repartition::RepartitionExec;
-    use sluice_broker::{BrokerConfig, Durability, new_record};
-
-    /// A plan with a one-shot operator (`RepartitionExec`) is detected, and running reset copies
-    /// of it epoch after epoch works and reads each epoch's slice.
-    #[tokio::test]
-    async fn plans_with_one_shot_operators_run_reset_copies() {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
-        broker.create_topic("in", 1, &Default::default()).unwrap();
-        broker.create_topic("out", 1, &Default::default()).unwrap();
-        let schema = LogicalSchema::from_columns([Column::value("V", SqlType::Int)]);
-        let format = RecordFormat::new(FormatKind::None, FormatKind::Json);
-        let slice = EpochSlice::new();
-        let scan = TopicScanExec::try_new(
-            broker.clone(),
-            "in",
-            vec![0],
-            Arc::new(FormatDecoder::new(schema.clone(), format.clone())),
-            slice.clone(),
-            None,
-            Arc::new(TracingProcessingLog::default()),
-        )
-        .unwrap();
-        let repartition =
-            RepartitionExec::try_new(Arc::new(scan), Partitioning::RoundRobinBatch(2)).unwrap();
-        let plan: Arc<dyn ExecutionPlan> = Arc::new(TopicSinkExec::new(
-            Arc::new(repartition),
-            broker.clone(),
-            "out",
-            Arc::new(FormatEncoder::new(schema, format)),
-            SinkOffsets::default(),
-        ));
-        assert!(needs_reset(&plan));
-        let log = broker.partition("in", 0).unwrap();
-        let ctx = Arc::new(TaskContext::default());
-        for epoch in 0..3i64 {
-            let records: Vec<_> = (0..=epoch)
-                .map(|i| new_record(None, Some(format!(r#"{{"V":{i}}}"#).as_bytes()), i))
-                .collect();
-            let first = log.high_watermark();
-            log.append_records(&records, Durability::Written)
-                .await
-                .unwrap();
-            slice.set(0, first..log.high_watermark());
-            let batches = collect(reset_plan_states(plan.clone()).unwrap(), ctx.clone())
-                .await
-                .unwrap();
-            let counts = batches[0]
-                .column(0)
-                .as_any()
-                .downcast_ref::<arrow::array::UInt64Array>()
-                .unwrap();
-            assert_eq!(counts.value(0), epoch as u64 + 1);
-        }
-        assert_eq!(broker.partition("out", 0).unwrap().high_watermark(), 6);
-        broker.shutdown().await;
     }
 }
