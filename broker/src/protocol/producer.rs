@@ -15,7 +15,7 @@ pub async fn init(ctx: &Context, _header: &Header, req: InitProducerIdRequest) -
     let out = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
-    if req.transactional_id.is_some() {
+    if req.transactional_id.as_ref().is_some_and(|t| !t.is_empty()) {
         return out.with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
     }
     match ctx.broker.allocate_producer_id() {
