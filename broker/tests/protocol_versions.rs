@@ -31,7 +31,11 @@ async fn api_versions_at_every_version_lists_what_is_served() {
             .iter()
             .find(|k| k.api_key == ApiKey::Produce as i16)
             .expect("Produce is advertised");
-        assert_eq!((produce.min_version, produce.max_version), (3, 11));
+        assert_eq!(
+            (produce.min_version, produce.max_version),
+            (0, 11),
+            "v0 advertised, as Kafka 4 does"
+        );
         assert!(
             !resp
                 .api_keys
