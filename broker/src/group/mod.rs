@@ -9,6 +9,7 @@ pub mod coordinator;
 pub mod offsets;
 pub mod registry;
 
+pub(crate) mod delete;
 pub(crate) mod describe;
 pub(crate) mod find_coordinator;
 pub(crate) mod heartbeat;

@@ -127,6 +127,34 @@ impl OffsetStore {
         Ok(())
     }
 
+    /// Delete every committed offset of `group` (tombstones in `__consumer_offsets`, fsynced);
+    /// returns how many were deleted.
+    pub async fn delete_group(&self, group: &str) -> Result<usize, OffsetStoreError> {
+        let _guard = self.write.lock().await;
+        let keys: Vec<Key> = self
+            .offsets
+            .lock()
+            .keys()
+            .filter(|(g, _, _)| g == group)
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let now = crate::log::now_ms();
+        let records: Vec<_> = keys
+            .iter()
+            .map(|(g, t, p)| new_record(Some(&encode_key(g, t, *p)), None, now))
+            .collect();
+        let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
+        log.append_records(&records, Durability::Fsynced).await?;
+        let mut map = self.offsets.lock();
+        for k in &keys {
+            map.remove(k);
+        }
+        Ok(keys.len())
+    }
+
     /// The committed offset of one partition.
     pub fn fetch(&self, group: &str, topic: &str, partition: i32) -> Option<CommittedOffset> {
         self.offsets

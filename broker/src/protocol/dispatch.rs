@@ -237,6 +237,7 @@ pub async fn dispatch(ctx: &Context, h: Header) -> Result<Option<BytesMut>, Disp
             )
         }
         ApiKey::ListGroups => route!(ctx, h, key, ListGroupsRequest, group::describe::list),
+        ApiKey::DeleteGroups => route!(ctx, h, key, DeleteGroupsRequest, group::delete::handle),
         _ => Some(unsupported_frame(h.correlation_id)),
     };
     Ok(response)
