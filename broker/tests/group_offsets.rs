@@ -217,3 +217,31 @@ async fn deleted_groups_lose_their_offsets_for_good() {
     assert_eq!(ids, vec!["kept"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_a_topic_drops_its_committed_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), test_config()).await;
+    let mut c = Client::connect(server.addr).await;
+    let create = CreateTopicsRequest::default().with_topics(vec![
+        CreatableTopic::default()
+            .with_name(TopicName(s("again")))
+            .with_num_partitions(1)
+            .with_replication_factor(1),
+    ]);
+    assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+    c.send(8, &commit("g", "again", &[(0, 12)])).await;
+    let delete = DeleteTopicsRequest::default().with_topic_names(vec![TopicName(s("again"))]);
+    assert_eq!(c.send(5, &delete).await.responses[0].error_code, 0);
+    assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s("g")))
+        .with_topics(Some(vec![
+            OffsetFetchRequestTopic::default()
+                .with_name(TopicName(s("again")))
+                .with_partition_indexes(vec![0]),
+        ]));
+    let resp = c.send(7, &fetch).await;
+    assert_eq!(resp.topics[0].partitions[0].committed_offset, -1);
+    server.stop().await;
+}

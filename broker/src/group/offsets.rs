@@ -130,12 +130,24 @@ impl OffsetStore {
     /// Delete every committed offset of `group` (tombstones in `__consumer_offsets`, fsynced);
     /// returns how many were deleted.
     pub async fn delete_group(&self, group: &str) -> Result<usize, OffsetStoreError> {
+        self.delete_where(|(g, _, _)| g == group).await
+    }
+
+    /// Delete every group's offsets for `topic` (the topic was deleted, as Kafka does).
+    pub async fn delete_topic(&self, topic: &str) -> Result<usize, OffsetStoreError> {
+        self.delete_where(|(_, t, _)| t == topic).await
+    }
+
+    async fn delete_where(
+        &self,
+        matches: impl Fn(&Key) -> bool,
+    ) -> Result<usize, OffsetStoreError> {
         let _guard = self.write.lock().await;
         let keys: Vec<Key> = self
             .offsets
             .lock()
             .keys()
-            .filter(|(g, _, _)| g == group)
+            .filter(|k| matches(k))
             .cloned()
             .collect();
         if keys.is_empty() {
