@@ -209,3 +209,20 @@ fn last_member_leaving_empties_the_group() {
     assert!(g.is_idle());
     assert_eq!(g.leave(&a, None, t0), ResponseError::UnknownMemberId.code());
 }
+
+#[test]
+fn rejoining_with_the_same_subscription_returns_the_current_generation() {
+    let t0 = Instant::now();
+    let (mut g, a, b) = stable_pair(t0);
+    let follower = if g.leader() == Some(a.as_str()) { b } else { a };
+    // Same client, same subscription metadata as when it joined.
+    let client = follower.split('-').next().unwrap().to_string();
+    let r = now_value(g.join(params(&follower, &client, &["range"]), t0 + 3 * SEC));
+    assert_eq!((r.error_code, r.generation_id), (0, 1));
+    assert!(r.members.is_empty());
+    assert_eq!(g.state(), GroupState::Stable, "no rebalance");
+    // The leader rejoining starts a new generation.
+    let leader = g.leader().unwrap().to_string();
+    let _rx = later(g.join(params(&leader, "x", &["range"]), t0 + 3 * SEC));
+    assert_eq!(g.state(), GroupState::PreparingRebalance);
+}

@@ -6,6 +6,7 @@
 //! requests into calls on those and back.
 
 pub mod coordinator;
+pub mod member;
 pub mod offsets;
 pub mod registry;
 
