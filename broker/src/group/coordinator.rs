@@ -168,6 +168,7 @@ impl Group {
         };
 
         let (tx, rx) = oneshot::channel();
+        let existed = self.members.contains_key(&member_id);
         let unchanged = self
             .members
             .get(&member_id)
@@ -212,7 +213,16 @@ impl Group {
                 }
                 return Reply::Now(self.join_result(&member_id));
             }
-            GroupState::PreparingRebalance => {}
+            // During the initial delay of an empty group, each new member extends the wait by
+            // another delay (up to the rebalance deadline), as Kafka's InitialDelayedJoin does, so
+            // consumers started a few seconds apart share the first generation.
+            GroupState::PreparingRebalance => {
+                if let (Some(until), Some(deadline)) = (self.delay_until, self.rebalance_deadline)
+                    && !existed
+                {
+                    self.delay_until = Some((now + self.initial_delay).min(deadline).max(until));
+                }
+            }
             _ => self.prepare_rebalance(now),
         }
         self.try_complete_join(now);

@@ -226,3 +226,17 @@ fn rejoining_with_the_same_subscription_returns_the_current_generation() {
     let _rx = later(g.join(params(&leader, "x", &["range"]), t0 + 3 * SEC));
     assert_eq!(g.state(), GroupState::PreparingRebalance);
 }
+
+#[test]
+fn each_new_member_extends_the_initial_delay() {
+    let t0 = Instant::now();
+    let mut g = Group::new("g", 3 * SEC);
+    let (_a, mut rx_a) = join_new(&mut g, "a", &["range"], t0);
+    // b arrives 2 s later: the first generation now waits until 5 s.
+    let (_b, mut rx_b) = join_new(&mut g, "b", &["range"], t0 + 2 * SEC);
+    g.tick(t0 + 4 * SEC);
+    assert!(rx_a.try_recv().is_err(), "still within the extended delay");
+    g.tick(t0 + 5 * SEC);
+    assert_eq!(rx_a.try_recv().unwrap().generation_id, 1);
+    assert_eq!(rx_b.try_recv().unwrap().generation_id, 1);
+}
