@@ -1,11 +1,18 @@
 //! Opening a partition's directory: after a clean shutdown or after a crash.
 //!
 //! Segments below the partition's recovery point (every segment the flusher fsync'd after a
-//! roll) and all segments after a clean shutdown are trusted: only their indexes are checked and
-//! the batch headers after the last index entry read. Segments at or above the recovery point
-//! may have a torn tail: every batch in them is read and CRC-checked, the log is cut at the first
-//! invalid batch (with a warning saying what was cut), later segments are deleted, and indexes are
-//! rebuilt. Nothing before the first invalid batch is ever dropped.
+//! roll) and, after a clean shutdown, every segment but the last are trusted: only their indexes
+//! are checked and the batch headers after the last index entry read. Segments at or above the
+//! recovery point may have a torn tail: every batch in them is read and CRC-checked, the log is
+//! cut at the first invalid batch (with a warning saying what was cut), later segments are
+//! deleted, and indexes are rebuilt. Nothing before the first invalid batch is ever dropped.
+//!
+//! Even after a clean shutdown the active (last) segment is checked, because its tail may have
+//! been damaged while the server was stopped: every batch from its last offset-index entry that
+//! points at a valid batch to the end is CRC-checked ([`Segment::open_checking_tail`], a few KiB
+//! of reading unless the damage reaches further back), so start-up still never reads a whole
+//! large log. When that cuts the tail, the producer snapshot written at shutdown (past the new
+//! end) is dropped and producer state is rebuilt from an older snapshot plus batch headers.
 //!
 //! Idempotent-producer state comes from the newest snapshot (`<offset>.snapshot`, written by the
 //! flusher after each roll's fsync and at clean shutdown) that is not past the recovery point;
@@ -173,10 +180,20 @@ pub fn open_partition(
     let mut segments = BTreeMap::new();
     let interval = config.index_interval_bytes;
     let mut cut_after: Option<usize> = None;
+    let mut clean_tail_cut = false;
     for (i, &base) in bases.iter().enumerate() {
         let next_base = bases.get(i + 1).copied();
         let trusted = clean || next_base.is_some_and(|n| n <= recovery_point);
-        let seg = if trusted {
+        let seg = if clean && next_base.is_none() {
+            // The active segment after a clean shutdown: its producer state is in the snapshot
+            // written at shutdown, unless the check below cuts the tail.
+            let (seg, cut) = Segment::open_checking_tail(dir, base, interval)?;
+            clean_tail_cut = cut.is_some();
+            if seg.next_offset() > replay_from && !clean_tail_cut {
+                replay(&seg.scan_headers(0)?);
+            }
+            seg
+        } else if trusted {
             let seg = Segment::open_trusted(dir, base, interval)?;
             if next_base.is_none_or(|n| n > replay_from) {
                 replay(&seg.scan_headers(0)?);
@@ -226,6 +243,9 @@ pub fn open_partition(
     if segments.is_empty() {
         segments.insert(0, Segment::create(dir, 0)?);
     }
+    if clean_tail_cut {
+        producers = producers_after_cut(dir, &segments, next_offset)?;
+    }
     let deleted_before = read_log_start(dir).min(next_offset);
     let state = LogState {
         segments,
@@ -237,6 +257,32 @@ pub fn open_partition(
     Ok(PartitionLog::from_state(
         topic, partition, dir, config, state,
     ))
+}
+
+/// Producer state for a log whose tail was cut at `end` after a clean shutdown: the snapshots
+/// past `end` are removed (a later start must not pick them) and the newest remaining one is
+/// brought up to `end` by replaying batch headers.
+fn producers_after_cut(
+    dir: &Path,
+    segments: &BTreeMap<i64, Segment>,
+    end: i64,
+) -> Result<ProducerStates> {
+    remove_snapshots_after(dir, end)
+        .map_err(BrokerError::io("removing producer snapshots", dir))?;
+    let (from, mut producers) =
+        load_snapshot(dir, end).unwrap_or((i64::MIN, ProducerStates::default()));
+    let bases: Vec<i64> = segments.keys().copied().collect();
+    for (i, seg) in segments.values().enumerate() {
+        if bases.get(i + 1).is_some_and(|next| *next <= from) {
+            continue;
+        }
+        for b in seg.scan_headers(0)? {
+            if b.header.base_offset >= from {
+                producers.observe(&b.header);
+            }
+        }
+    }
+    Ok(producers)
 }
 
 impl PartitionLog {

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{BrokerError, Result};
-use crate::log::batch::{BatchHeader, HEADER_SIZE, validate_batch};
+use crate::log::batch::{BatchHeader, HEADER_SIZE};
 use crate::log::index::{Index, OffsetEntry, TimeEntry};
+
+mod validate;
+pub use validate::{ScanOutcome, TailCut};
 
 /// File name of a segment's log for a base offset (`00000000000000000042.log`).
 pub fn log_file_name(base_offset: i64) -> String {
@@ -29,17 +32,6 @@ pub struct ScannedBatch {
     pub position: u64,
     /// Its header.
     pub header: BatchHeader,
-}
-
-/// What a full (CRC-checking) scan of a segment found.
-#[derive(Debug)]
-pub struct ScanOutcome {
-    /// The valid batches, in order.
-    pub batches: Vec<ScannedBatch>,
-    /// Where the valid prefix ends.
-    pub valid_bytes: u64,
-    /// Why the scan stopped before the end of the file, if it did.
-    pub stopped_because: Option<String>,
 }
 
 /// One segment: the log file, its indexes and the facts about it kept in memory.
@@ -110,7 +102,15 @@ impl Segment {
     /// indexes are trusted when they look whole, and only the batch headers after the last index
     /// entry are read to find the segment's end. Falls back to a header scan to rebuild indexes.
     pub fn open_trusted(dir: &Path, base_offset: i64, index_interval: u64) -> Result<Segment> {
-        let (mut seg, whole) = Self::open_files(dir, base_offset, false)?;
+        let (seg, whole) = Self::open_files(dir, base_offset, false)?;
+        seg.finish_trusted(whole, index_interval)
+    }
+
+    /// The end of [`Segment::open_trusted`]: indexes checked (rebuilt from headers if `whole` is
+    /// false or they do not hold together), the end found from the headers after the last index
+    /// entry.
+    fn finish_trusted(mut self, whole: bool, index_interval: u64) -> Result<Segment> {
+        let seg = &mut self;
         let index_ok = whole && seg.indexes_consistent();
         if !index_ok {
             tracing::info!(segment = %seg.path.display(), "rebuilding indexes from batch headers");
@@ -148,33 +148,7 @@ impl Segment {
             }
         }
         seg.bytes_since_index_entry = tail.iter().map(|b| b.header.size() as u64).sum::<u64>();
-        Ok(seg)
-    }
-
-    /// Opens a segment whose tail may be torn (written after the last fsync): every batch is read
-    /// and CRC-checked, the file is cut at the first invalid batch (logged with what was cut) and
-    /// the indexes are rebuilt. Returns the segment, the batches found and whether it was cut.
-    pub fn open_recovering(
-        dir: &Path,
-        base_offset: i64,
-        index_interval: u64,
-    ) -> Result<(Segment, Vec<ScannedBatch>, bool)> {
-        let (mut seg, _) = Self::open_files(dir, base_offset, false)?;
-        let outcome = seg.scan_validating()?;
-        if let Some(reason) = &outcome.stopped_because {
-            tracing::warn!(
-                segment = %seg.path.display(),
-                valid_bytes = outcome.valid_bytes,
-                cut_bytes = seg.size - outcome.valid_bytes,
-                next_offset = outcome.batches.last().map(|b| b.header.last_offset() + 1).unwrap_or(base_offset),
-                reason = %reason,
-                "recovery truncated a torn or corrupt log tail"
-            );
-            seg.truncate_to(outcome.valid_bytes)?;
-        }
-        seg.rebuild_indexes(&outcome.batches, index_interval)?;
-        let was_cut = outcome.stopped_because.is_some();
-        Ok((seg, outcome.batches, was_cut))
+        Ok(self)
     }
 
     fn indexes_consistent(&self) -> bool {
@@ -215,71 +189,6 @@ impl Segment {
             pos += header.size() as u64;
         }
         Ok(out)
-    }
-
-    /// Reads and CRC-checks every batch; stops at the first one that is torn or corrupt, or whose
-    /// offsets go backwards.
-    pub fn scan_validating(&self) -> Result<ScanOutcome> {
-        let mut batches: Vec<ScannedBatch> = Vec::new();
-        let mut pos = 0u64;
-        let mut header_buf = [0u8; HEADER_SIZE];
-        let mut stopped_because = None;
-        while pos < self.size {
-            if pos + HEADER_SIZE as u64 > self.size {
-                stopped_because = Some(format!(
-                    "{} bytes at the end are a torn batch header",
-                    self.size - pos
-                ));
-                break;
-            }
-            self.file
-                .read_exact_at(&mut header_buf, pos)
-                .map_err(BrokerError::io("reading batch header", &self.path))?;
-            let header = match BatchHeader::parse(&header_buf) {
-                Ok(h) => h,
-                Err(e) => {
-                    stopped_because = Some(format!("bad batch header at position {pos}: {e}"));
-                    break;
-                }
-            };
-            if pos + header.size() as u64 > self.size {
-                stopped_because = Some(format!(
-                    "batch at position {pos} needs {} bytes but only {} remain",
-                    header.size(),
-                    self.size - pos
-                ));
-                break;
-            }
-            let mut batch = vec![0u8; header.size()];
-            self.file
-                .read_exact_at(&mut batch, pos)
-                .map_err(BrokerError::io("reading batch", &self.path))?;
-            if let Err(e) = validate_batch(&batch) {
-                stopped_because = Some(format!("batch at position {pos}: {e}"));
-                break;
-            }
-            let expected = batches
-                .last()
-                .map(|b| b.header.last_offset() + 1)
-                .unwrap_or(self.base_offset);
-            if header.base_offset < expected {
-                stopped_because = Some(format!(
-                    "batch at position {pos} has base offset {} but offset {expected} was expected",
-                    header.base_offset
-                ));
-                break;
-            }
-            batches.push(ScannedBatch {
-                position: pos,
-                header,
-            });
-            pos += header.size() as u64;
-        }
-        Ok(ScanOutcome {
-            batches,
-            valid_bytes: pos,
-            stopped_because,
-        })
     }
 
     /// Rebuilds both indexes (and the in-memory end offset and max timestamp) from scanned batches.
@@ -574,19 +483,5 @@ mod tests {
         assert_eq!(seg.next_offset(), 12);
         assert_eq!(seg.max_timestamp(), 7);
         assert_eq!(seg.locate(10).unwrap().map(|s| s.position), Some(0));
-    }
-
-    #[test]
-    fn validating_scan_stops_at_offsets_going_backwards() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut seg = Segment::create(dir.path(), 0).unwrap();
-        let (b0, h0) = batch(0, 1);
-        let (b1, h1) = batch(0, 1); // same offset again: not a valid continuation
-        seg.append(&b0, &[(0, h0)], 4096).unwrap();
-        seg.append(&b1, &[(0, h1)], 4096).unwrap();
-        let outcome = seg.scan_validating().unwrap();
-        assert_eq!(outcome.batches.len(), 1);
-        assert_eq!(outcome.valid_bytes, b0.len() as u64);
-        assert!(outcome.stopped_because.is_some());
     }
 }
