@@ -39,6 +39,15 @@ pub enum BrokerError {
     /// The partition count asked for is not at least 1.
     #[error("invalid partition count {0}: a topic needs at least one partition")]
     InvalidPartitions(i32),
+    /// CreatePartitions asked for no more partitions than the topic has (Kafka never shrinks).
+    #[error(
+        "topic '{topic}' has {current} partitions: a new partition count must be larger, not {requested}"
+    )]
+    PartitionsNotIncreased {
+        topic: String,
+        current: i32,
+        requested: i32,
+    },
     /// A topic config has an unknown name or a bad value.
     #[error("invalid config {name}={value}: {reason}")]
     InvalidConfig {
@@ -107,7 +116,9 @@ impl BrokerError {
             }
             BrokerError::TopicAlreadyExists(_) => ResponseError::TopicAlreadyExists,
             BrokerError::InvalidTopicName { .. } => ResponseError::InvalidTopicException,
-            BrokerError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+            BrokerError::InvalidPartitions(_) | BrokerError::PartitionsNotIncreased { .. } => {
+                ResponseError::InvalidPartitions
+            }
             BrokerError::InvalidConfig { .. } => ResponseError::InvalidConfig,
             BrokerError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
             BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
@@ -187,5 +198,11 @@ mod tests {
         assert_eq!(BrokerError::UnknownTopic("t".into()).code(), 3);
         assert_eq!(BrokerError::invalid_config("a", "b", "c").code(), 40);
         assert_eq!(BrokerError::TopicAlreadyExists("t".into()).code(), 36);
+        let shrink = BrokerError::PartitionsNotIncreased {
+            topic: "t".into(),
+            current: 3,
+            requested: 2,
+        };
+        assert_eq!(shrink.code(), 37);
     }
 }

@@ -322,6 +322,93 @@ async fn every_served_version_of_every_api_answers() {
             "DeleteRecords v{v} past the high-water mark"
         );
     }
+    for v in versions(ApiKey::CreatePartitions) {
+        let name = format!("grow{v}");
+        let create = CreateTopicsRequest::default().with_topics(vec![
+            CreatableTopic::default()
+                .with_name(t(&name))
+                .with_num_partitions(1)
+                .with_replication_factor(1),
+        ]);
+        assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+        let grow = |count: i32, validate_only: bool| {
+            CreatePartitionsRequest::default()
+                .with_timeout_ms(5000)
+                .with_validate_only(validate_only)
+                .with_topics(vec![
+                    create_partitions_request::CreatePartitionsTopic::default()
+                        .with_name(t(&name))
+                        .with_count(count),
+                    create_partitions_request::CreatePartitionsTopic::default()
+                        .with_name(t("nope"))
+                        .with_count(2),
+                ])
+        };
+        let checked = c.send(v, &grow(5, true)).await;
+        assert_eq!(checked.results[0].error_code, 0, "CreatePartitions v{v}");
+        assert_eq!(server.broker.topic(&name).unwrap().partitions, 1);
+        let resp = c.send(v, &grow(3, false)).await;
+        assert_eq!(resp.results[0].name.as_str(), name);
+        assert_eq!(resp.results[0].error_code, 0, "CreatePartitions v{v}");
+        assert_eq!(resp.results[1].error_code, 3, "CreatePartitions v{v}");
+        assert_eq!(server.broker.topic(&name).unwrap().partitions, 3);
+        let shrink = c.send(v, &grow(2, false)).await;
+        assert_eq!(shrink.results[0].error_code, 37, "CreatePartitions v{v}");
+    }
+    for v in versions(ApiKey::AlterConfigs) {
+        let value = format!("{}", 60_000 + i64::from(v));
+        let req = AlterConfigsRequest::default().with_resources(vec![
+            alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("t2"))
+                .with_configs(vec![
+                    alter_configs_request::AlterableConfig::default()
+                        .with_name(s("retention.ms"))
+                        .with_value(Some(s(&value))),
+                ]),
+            alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("nope")),
+        ]);
+        let resp = c.send(v, &req).await;
+        assert_eq!(resp.responses[0].error_code, 0, "AlterConfigs v{v}");
+        assert_eq!(resp.responses[0].resource_name.as_str(), "t2");
+        assert_eq!(resp.responses[1].error_code, 3, "AlterConfigs v{v}");
+        let config = server.broker.topic("t2").unwrap().config;
+        assert_eq!(config.overrides.get("retention.ms"), Some(&value));
+    }
+    for v in versions(ApiKey::IncrementalAlterConfigs) {
+        let value = format!("{}", 2_000_000 + i64::from(v));
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            incremental_alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("t2"))
+                .with_configs(vec![
+                    incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(s("max.message.bytes"))
+                        .with_config_operation(0)
+                        .with_value(Some(s(&value))),
+                    incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(s("retention.ms"))
+                        .with_config_operation(1),
+                ]),
+            incremental_alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("nope")),
+        ]);
+        let resp = c.send(v, &req).await;
+        assert_eq!(
+            resp.responses[0].error_code, 0,
+            "IncrementalAlterConfigs v{v}"
+        );
+        assert_eq!(
+            resp.responses[1].error_code, 3,
+            "IncrementalAlterConfigs v{v}"
+        );
+        let config = server.broker.topic("t2").unwrap().config;
+        assert_eq!(config.overrides.get("max.message.bytes"), Some(&value));
+        assert!(!config.overrides.contains_key("retention.ms"));
+    }
     for v in versions(ApiKey::DeleteTopics) {
         let req = DeleteTopicsRequest::default().with_topic_names(vec![t(&format!("t{}", v + 2))]);
         assert_eq!(

@@ -134,21 +134,8 @@ impl Broker {
     ) -> Result<TopicMeta> {
         let _admin = self.inner.admin_lock.lock();
         let entry = self.entry(name)?;
-        let mut overrides = entry.meta.config.overrides.clone();
-        for key in remove {
-            if !crate::topic::CONFIG_NAMES.contains(&key.as_str())
-                && !crate::topic::compat::is_accepted(key)
-            {
-                return Err(BrokerError::invalid_config(key, "", "unknown topic config"));
-            }
-            overrides.remove(key);
-        }
-        overrides.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let config = self
-            .inner
-            .config
-            .topic_defaults
-            .with_overrides(&overrides)?;
+        let config = self.altered_config(&entry.meta.config, set, remove)?;
+        let overrides = &config.overrides;
         let meta = TopicMeta {
             config: config.clone(),
             ..entry.meta.clone()
@@ -162,25 +149,77 @@ impl Broker {
         Ok(meta)
     }
 
+    /// Checks an [`Broker::alter_topic_config`] without applying it (`validate_only`): the topic
+    /// exists and the resulting overrides are valid. Returns the config the topic would get.
+    pub fn validate_topic_config_change(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<TopicConfig> {
+        let entry = self.entry(name)?;
+        self.altered_config(&entry.meta.config, set, remove)
+    }
+
+    /// `current` with the overrides in `remove` dropped and those in `set` added or replaced.
+    fn altered_config(
+        &self,
+        current: &TopicConfig,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<TopicConfig> {
+        let mut overrides = current.overrides.clone();
+        for key in remove {
+            if !crate::topic::CONFIG_NAMES.contains(&key.as_str())
+                && !crate::topic::compat::is_accepted(key)
+            {
+                return Err(BrokerError::invalid_config(key, "", "unknown topic config"));
+            }
+            overrides.remove(key);
+        }
+        overrides.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.inner.config.topic_defaults.with_overrides(&overrides)
+    }
+
+    /// Checks a [`Broker::create_partitions`] without growing anything (`validate_only`): the
+    /// topic exists and `total` is more than it has. Returns the current partition count.
+    pub fn validate_create_partitions(&self, name: &str, total: i32) -> Result<i32> {
+        let entry = self.entry(name)?;
+        Self::check_partition_increase(&entry.meta, total)?;
+        Ok(entry.meta.partitions)
+    }
+
+    fn check_partition_increase(meta: &TopicMeta, total: i32) -> Result<()> {
+        if total <= meta.partitions {
+            return Err(BrokerError::PartitionsNotIncreased {
+                topic: meta.name.clone(),
+                current: meta.partitions,
+                requested: total,
+            });
+        }
+        Ok(())
+    }
+
     /// Grows a topic to `total` partitions (CreatePartitions). Kafka never shrinks a topic:
     /// fewer or as many partitions as now is INVALID_PARTITIONS.
     pub fn create_partitions(&self, name: &str, total: i32) -> Result<TopicMeta> {
         let _admin = self.inner.admin_lock.lock();
         let entry = self.entry(name)?;
         let current = entry.meta.partitions;
-        if total <= current {
-            return Err(BrokerError::InvalidPartitions(total));
-        }
+        Self::check_partition_increase(&entry.meta, total)?;
         let dir = self.topics_dir().join(name);
         let mut logs = entry.partitions.clone();
         for p in current..total {
-            let log = open_partition(
-                name,
-                p,
-                &dir.join(p.to_string()),
-                entry.meta.config.clone(),
-                false,
-            )?;
+            let part_dir = dir.join(p.to_string());
+            if part_dir.exists() {
+                // Leftover of an earlier growth that failed before topic.json was written: the
+                // partition never existed, so nothing in it may come back.
+                std::fs::remove_dir_all(&part_dir).map_err(BrokerError::io(
+                    "removing stale partition directory",
+                    &part_dir,
+                ))?;
+            }
+            let log = open_partition(name, p, &part_dir, entry.meta.config.clone(), false)?;
             logs.push(Arc::new(log));
         }
         let meta = TopicMeta {

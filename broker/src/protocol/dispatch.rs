@@ -18,8 +18,8 @@ use tracing::debug;
 
 use super::frame::RequestFrame;
 use super::{
-    ServerConfig, api_versions, configs, fetch, list_offsets, metadata, produce, producer, records,
-    topics,
+    ServerConfig, alter_configs, api_versions, configs, fetch, list_offsets, metadata, partitions,
+    produce, producer, records, topics,
 };
 use crate::Broker;
 use crate::group::{self, GroupCoordinator};
@@ -205,6 +205,19 @@ pub async fn dispatch(ctx: &Context, h: Header) -> Result<Option<BytesMut>, Disp
         ApiKey::DeleteTopics => route!(ctx, h, key, DeleteTopicsRequest, topics::delete),
         ApiKey::DeleteRecords => route!(ctx, h, key, DeleteRecordsRequest, records::delete),
         ApiKey::DescribeConfigs => route!(ctx, h, key, DescribeConfigsRequest, configs::describe),
+        ApiKey::CreatePartitions => {
+            route!(ctx, h, key, CreatePartitionsRequest, partitions::handle)
+        }
+        ApiKey::AlterConfigs => route!(ctx, h, key, AlterConfigsRequest, alter_configs::alter),
+        ApiKey::IncrementalAlterConfigs => {
+            route!(
+                ctx,
+                h,
+                key,
+                IncrementalAlterConfigsRequest,
+                alter_configs::incremental
+            )
+        }
         ApiKey::InitProducerId => route!(ctx, h, key, InitProducerIdRequest, producer::init),
         ApiKey::FindCoordinator => {
             route!(

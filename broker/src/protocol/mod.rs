@@ -7,9 +7,10 @@
 //! - [`server`]: accept loop, connection limit, graceful shutdown, the per-connection loop.
 //! - [`dispatch`]: header decoding, routing to one handler per API, response framing.
 //! - one file per API family: [`api_versions`], [`metadata`], [`produce`], [`fetch`],
-//!   [`list_offsets`], [`topics`] (CreateTopics/DeleteTopics), [`configs`] (DescribeConfigs),
-//!   [`producer`] (InitProducerId), [`records`] (DeleteRecords); the group APIs live in
-//!   [`crate::group`].
+//!   [`list_offsets`], [`topics`] (CreateTopics/DeleteTopics), [`partitions`]
+//!   (CreatePartitions), [`configs`] (DescribeConfigs), [`alter_configs`] (AlterConfigs and
+//!   IncrementalAlterConfigs), [`producer`] (InitProducerId), [`records`] (DeleteRecords); the
+//!   group APIs live in [`crate::group`].
 //!
 //! Every message is encoded and decoded by the `kafka-protocol` crate; the versions served are
 //! listed once, in [`api_versions::SUPPORTED`].
@@ -20,10 +21,12 @@ pub mod dispatch;
 pub mod frame;
 pub mod server;
 
+mod alter_configs;
 mod configs;
 mod fetch;
 mod list_offsets;
 mod metadata;
+mod partitions;
 mod produce;
 mod producer;
 mod records;
