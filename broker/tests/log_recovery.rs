@@ -377,3 +377,86 @@ async fn garbage_tail_after_a_clean_shutdown_is_cut_at_last_valid_batch() {
         .unwrap();
     assert_eq!((next.base_offset, next.duplicate), (valid_end + 1, false));
 }
+
+/// The three ways the interop crash suite damages a tail after a clean shutdown, on batches
+/// large enough (100 records) that the offset index has entries inside the active segment.
+#[tokio::test]
+async fn every_kind_of_damaged_tail_after_a_clean_shutdown_recovers() {
+    for how in [
+        "garbage-over-last-bytes",
+        "garbage-into-previous-batch",
+        "truncated-mid-batch",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = open(dir.path()).await;
+        broker.create_topic("t", 1, &configs(&[])).unwrap();
+        let log = broker.partition("t", 0).unwrap();
+        let mut vals = Vec::new();
+        let mut ends = Vec::new();
+        for b in 0..10 {
+            let recs = records(&format!("b{b}"), 100, 1_000 + b);
+            log.append_records(&recs, Durability::Fsynced)
+                .await
+                .unwrap();
+            vals.extend(values(&recs));
+            ends.push(
+                std::fs::metadata(
+                    log.dir()
+                        .join(sluice_broker::PartitionLog::segment_file_name(0)),
+                )
+                .unwrap()
+                .len(),
+            );
+        }
+        let seg = log
+            .dir()
+            .join(sluice_broker::PartitionLog::segment_file_name(0));
+        broker.shutdown().await;
+        drop(log);
+        drop(broker);
+
+        let size = ends[9];
+        let last = ends[9] - ends[8];
+        let previous = ends[8] - ends[7];
+        let f = OpenOptions::new().write(true).open(&seg).unwrap();
+        let lost = match how {
+            "garbage-over-last-bytes" => {
+                std::os::unix::fs::FileExt::write_all_at(&f, &[0xAB; 16], size - 16).unwrap();
+                1
+            }
+            "garbage-into-previous-batch" => {
+                let n = last + previous / 2;
+                let garbage: Vec<u8> = (0..n).map(|i| (i * 151 + 7) as u8).collect();
+                std::os::unix::fs::FileExt::write_all_at(&f, &garbage, size - n).unwrap();
+                2
+            }
+            _ => {
+                f.set_len(ends[8] + last / 2).unwrap();
+                1
+            }
+        };
+        drop(f);
+
+        let broker = open(dir.path()).await;
+        let log = broker.partition("t", 0).unwrap();
+        let valid_end = (10 - lost) * 100;
+        assert_eq!(log.high_watermark(), valid_end, "{how}");
+        assert_eq!(
+            std::fs::metadata(&seg).unwrap().len(),
+            ends[9 - lost as usize],
+            "{how}: cut at the end of the last valid batch"
+        );
+        assert_eq!(
+            read_all(&broker).await,
+            vals[..valid_end as usize].to_vec(),
+            "{how}"
+        );
+        let res = log
+            .append_records(&records("new", 100, 5_000), Durability::Fsynced)
+            .await
+            .unwrap();
+        assert_eq!(res.base_offset, valid_end, "{how}");
+        let (recs, _) = log.read_records(valid_end, 1 << 20).unwrap();
+        assert_eq!(values(&recs), values(&records("new", 100, 5_000)), "{how}");
+    }
+}
