@@ -1,1 +1,5 @@
 //! Sluice engine.
+
+pub mod format;
+pub mod sql;
+pub mod types;
