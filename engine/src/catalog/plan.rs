@@ -1,0 +1,349 @@
+//! From a ksqlDB `SELECT` over catalog sources to what the query runner and push queries need:
+//! DataFusion SQL text over the sources' names, the sources themselves, and the output schema.
+//!
+//! The parser's tree keeps sqlparser expressions, so the SELECT is turned back into SQL that
+//! DataFusion's planner accepts: ksqlDB-only clauses are checked and removed (`EMIT`, `LIMIT`,
+//! `PARTITION BY` on a column that is projected), `*` is expanded to the declared columns (never
+//! to ROWTIME, ROWPARTITION, ROWOFFSET or internal `__` columns, as in ksqlDB), expressions
+//! without an alias are named `KSQL_COL_<i>`, and every identifier is double-quoted so names keep
+//! their case and never clash with DataFusion keywords. A persistent query also selects ROWTIME,
+//! so sink records keep the source timestamps (the sink schema leaves it out).
+//!
+//! Stateful queries (GROUP BY, WINDOW, joins) need the operators of issues 5 and 6 and are
+//! refused with a message that says so.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::common::TableReference;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{
+    Expr, Ident, SelectItem, SelectItemQualifiedWildcardKind, visit_expressions_mut,
+};
+
+use crate::catalog::Catalog;
+use crate::catalog::error::{EngineError, Result};
+use crate::catalog::source::SourceInfo;
+use crate::exec::{FormatDecoder, ProcessingLog, RecordDecoder, TopicTableProvider};
+use crate::query::{QuerySource, streaming_session};
+use crate::sql::{Emit, Query, SourceKind};
+use crate::types::{ColumnKind, SqlType};
+use sluice_broker::Broker;
+
+/// Whether the SELECT runs as a persistent query (writes a sink) or a transient one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectUse {
+    /// CREATE ... AS SELECT / INSERT INTO ... SELECT.
+    Persistent,
+    /// A push query or a scan answered to the client.
+    Transient,
+}
+
+/// A SELECT resolved against the catalog.
+#[derive(Debug, Clone)]
+pub struct PlannedSelect {
+    /// DataFusion SQL over the sources' names.
+    pub sql: String,
+    /// The source read (one today: joins come with issue 6).
+    pub source: SourceInfo,
+    /// The output columns' names that carry the source key through (the sink key).
+    pub key: Vec<String>,
+    /// `LIMIT n` of a transient query.
+    pub limit: Option<u64>,
+}
+
+impl PlannedSelect {
+    /// The sources as the query runner wants them.
+    pub fn query_sources(&self) -> Vec<QuerySource> {
+        // The runner registers the table by parsing this name, which lower-cases unquoted
+        // names: quoted, it stays exactly the source's name.
+        vec![QuerySource {
+            name: quote(&self.source.name),
+            topic: self.source.topic.clone(),
+            decoder: decoder(&self.source),
+        }]
+    }
+}
+
+/// The decoder of a source's records.
+pub fn decoder(source: &SourceInfo) -> Arc<dyn RecordDecoder> {
+    Arc::new(FormatDecoder::new(
+        source.schema.clone(),
+        source.format.clone(),
+    ))
+}
+
+/// Resolves `query` against `catalog` and writes it as DataFusion SQL.
+pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result<PlannedSelect> {
+    if !query.from.joins.is_empty() {
+        return Err(EngineError::Unsupported(
+            "Joins are not supported yet: Sluice runs stateless queries (filters, projections, \
+             scalar functions) until the join operators land."
+                .into(),
+        ));
+    }
+    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
+        return Err(EngineError::Unsupported(
+            "Aggregations (GROUP BY, WINDOW, HAVING) are not supported yet: Sluice runs \
+             stateless queries (filters, projections, scalar functions) until the aggregate \
+             operators land."
+                .into(),
+        ));
+    }
+    if query.emit == Some(Emit::Final) {
+        return Err(EngineError::invalid(
+            "EMIT FINAL is only supported for windowed aggregations.",
+        ));
+    }
+    if usage == SelectUse::Persistent && query.limit.is_some() {
+        return Err(EngineError::invalid(
+            "LIMIT is not supported in persistent queries (CREATE ... AS SELECT, INSERT INTO).",
+        ));
+    }
+    let from = &query.from.source;
+    let source = catalog.source(&from.name.value)?.clone();
+    let reference = from.reference_name().value.clone();
+
+    let mut items = Vec::new();
+    let mut names = Vec::new();
+    let mut key = Vec::new();
+    for (i, item) in query.projection.iter().enumerate() {
+        match item {
+            SelectItem::Wildcard(_) => {
+                expand(&source, &reference, &mut items, &mut names, &mut key)
+            }
+            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                let qualifier = name.to_string();
+                if !qualifier.eq_ignore_ascii_case(&reference) {
+                    return Err(EngineError::invalid(format!(
+                        "'{qualifier}' is not a valid stream/table name or alias."
+                    )));
+                }
+                expand(&source, &reference, &mut items, &mut names, &mut key)
+            }
+            SelectItem::ExprWithAliases { expr, .. } => {
+                return Err(EngineError::invalid(format!(
+                    "Unsupported select item: {expr} with several aliases"
+                )));
+            }
+            SelectItem::QualifiedWildcard(other, _) => {
+                return Err(EngineError::invalid(format!(
+                    "Unsupported select item: {other}"
+                )));
+            }
+            SelectItem::UnnamedExpr(expr) => {
+                let column = column_of(expr);
+                let name = column.clone().unwrap_or_else(|| format!("KSQL_COL_{i}"));
+                if let Some(c) = &column
+                    && source.schema.key.iter().any(|k| &k.name == c)
+                {
+                    key.push(name.clone());
+                }
+                items.push(format!("{} AS {}", quoted(expr.clone()), quote(&name)));
+                names.push(name);
+            }
+            SelectItem::ExprWithAlias { expr, alias } => {
+                if let Some(c) = column_of(expr)
+                    && source.schema.key.iter().any(|k| k.name == c)
+                {
+                    key.push(alias.value.clone());
+                }
+                items.push(format!(
+                    "{} AS {}",
+                    quoted(expr.clone()),
+                    quote(&alias.value)
+                ));
+                names.push(alias.value.clone());
+            }
+        }
+    }
+    for name in &names {
+        if crate::types::PseudoColumn::from_name(name).is_some() && usage == SelectUse::Persistent {
+            return Err(EngineError::invalid(format!(
+                "Reserved column name in select: `{name}`. Please remove or alias the column."
+            )));
+        }
+    }
+    let mut duplicates = names.clone();
+    duplicates.sort();
+    if let Some(w) = duplicates.windows(2).find(|w| w[0] == w[1]) {
+        return Err(EngineError::invalid(format!(
+            "Duplicate value columns found in schema: `{}`",
+            w[0]
+        )));
+    }
+    if !query.partition_by.is_empty() {
+        key.clear();
+        for expr in &query.partition_by {
+            match column_of(expr) {
+                Some(c) if names.contains(&c) => key.push(c),
+                _ => {
+                    return Err(EngineError::Unsupported(format!(
+                        "PARTITION BY {expr}: Sluice repartitions by a column of the projection \
+                         only; select the column and partition by its name."
+                    )));
+                }
+            }
+        }
+    } else if usage == SelectUse::Persistent && key.len() < source.schema.key.len() {
+        let missing: Vec<&str> = source
+            .schema
+            .key
+            .iter()
+            .map(|k| k.name.as_str())
+            .filter(|k| !key.iter().any(|n| n == k))
+            .collect();
+        return Err(EngineError::invalid(format!(
+            "Key missing from projection (ie, SELECT).\nThe query used to build the sink must \
+             include the key column{} {} in its projection (eg, SELECT {}...).",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            missing.join(", ")
+        )));
+    }
+    if usage == SelectUse::Persistent {
+        items.push(format!(
+            "{} AS \"ROWTIME\"",
+            rowtime_expr(&source, &reference)
+        ));
+    }
+    let mut sql = format!("SELECT {} FROM {}", items.join(", "), quote(&source.name));
+    if let Some(alias) = &from.alias {
+        sql.push_str(&format!(" AS {}", quote(&alias.value)));
+    }
+    if let Some(selection) = &query.selection {
+        sql.push_str(&format!(" WHERE {}", quoted(selection.clone())));
+    }
+    Ok(PlannedSelect {
+        sql,
+        source,
+        key,
+        limit: query.limit,
+    })
+}
+
+/// The expression giving a sink record its timestamp: the TIMESTAMP column when the source
+/// names one of type BIGINT or TIMESTAMP, else the record's own ROWTIME.
+fn rowtime_expr(source: &SourceInfo, reference: &str) -> String {
+    let column = |name: &str| format!("{}.{}", quote(reference), quote(name));
+    match source
+        .timestamp_column
+        .as_ref()
+        .and_then(|c| source.schema.find(c))
+    {
+        Some(c) if c.sql_type == SqlType::Timestamp => column(&c.name),
+        Some(c) if c.sql_type == SqlType::BigInt => {
+            format!(
+                "arrow_cast({}, 'Timestamp(Millisecond, None)')",
+                column(&c.name)
+            )
+        }
+        _ => column("ROWTIME"),
+    }
+}
+
+/// Appends the declared columns of `source` (what `*` means in ksqlDB).
+fn expand(
+    source: &SourceInfo,
+    reference: &str,
+    items: &mut Vec<String>,
+    names: &mut Vec<String>,
+    key: &mut Vec<String>,
+) {
+    for column in source.schema.columns() {
+        items.push(format!(
+            "{}.{} AS {}",
+            quote(reference),
+            quote(&column.name),
+            quote(&column.name)
+        ));
+        names.push(column.name.clone());
+        if column.kind == ColumnKind::Key {
+            key.push(column.name.clone());
+        }
+    }
+}
+
+/// The column an expression names, if it is a plain (or qualified) column reference.
+fn column_of(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Identifier(ident) => Some(ident.value.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+        Expr::Nested(inner) => column_of(inner),
+        _ => None,
+    }
+}
+
+/// A double-quoted identifier.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `expr` as SQL text with every column identifier double-quoted.
+fn quoted(mut expr: Expr) -> String {
+    let _ = visit_expressions_mut(&mut expr, |e: &mut Expr| {
+        match e {
+            Expr::Identifier(ident) => requote(ident),
+            Expr::CompoundIdentifier(parts) => parts.iter_mut().for_each(requote),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    expr.to_string()
+}
+
+fn requote(ident: &mut Ident) {
+    ident.quote_style = Some('"');
+}
+
+/// A streaming session with `source` registered under its name, for planning and transient
+/// queries; `slice`-sharing providers are returned so the caller can drive the scans.
+pub fn session_with_source(
+    broker: &Broker,
+    source: &SourceInfo,
+    processing_log: Arc<dyn ProcessingLog>,
+) -> Result<(SessionContext, TopicTableProvider)> {
+    let partitions = broker
+        .topic(&source.topic)
+        .map(|t| t.partitions)
+        .ok_or_else(|| {
+            EngineError::invalid(format!(
+                "Kafka topic does not exist: {} (the topic of {})",
+                source.topic, source.name
+            ))
+        })?;
+    let ctx = streaming_session(partitions.max(1) as usize);
+    let provider = TopicTableProvider::new(
+        broker.clone(),
+        &source.topic,
+        decoder(source),
+        processing_log,
+    );
+    ctx.register_table(
+        TableReference::bare(source.name.as_str()),
+        Arc::new(provider.clone()),
+    )?;
+    Ok((ctx, provider))
+}
+
+/// The output schema of `planned` (without the ROWTIME a persistent query adds).
+pub async fn output_schema(broker: &Broker, planned: &PlannedSelect) -> Result<SchemaRef> {
+    let log: Arc<dyn ProcessingLog> = Arc::new(crate::exec::TracingProcessingLog::default());
+    let (ctx, _) = session_with_source(broker, &planned.source, log)?;
+    let frame = ctx.sql(&planned.sql).await?;
+    let arrow: Schema = frame.schema().as_arrow().clone();
+    Ok(Arc::new(arrow))
+}
+
+/// Whether queries over this source are allowed to run (tables need the upsert operator).
+pub fn check_persistent_source(source: &SourceInfo) -> Result<()> {
+    if source.kind == SourceKind::Table {
+        return Err(EngineError::Unsupported(format!(
+            "Persistent queries over the table {} are not supported yet: they need the table \
+             operators (latest row per key, deletes) that land with issue 5.",
+            source.name
+        )));
+    }
+    Ok(())
+}
