@@ -109,3 +109,40 @@ async fn a_bad_record_inside_a_batch_does_not_drop_its_neighbours() {
     assert_eq!(driver.processing_log_count(), 1);
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn headers_of_piped_records_reach_the_decoder() {
+    use sluice_engine::exec::{FormatDecoder, FormatEncoder};
+    use sluice_engine::format::{FormatKind, RecordFormat};
+    use sluice_engine::types::{Column, LogicalSchema, SqlType};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    create_topics(&broker, 1, 1);
+    let source = LogicalSchema::from_columns([
+        Column::value("ID", SqlType::BigInt),
+        Column::header("TENANT", "tenant"),
+    ]);
+    let sink = LogicalSchema::from_columns([
+        Column::value("ID", SqlType::BigInt),
+        Column::value("TENANT", SqlType::Bytes),
+    ]);
+    let format = RecordFormat::new(FormatKind::None, FormatKind::Json);
+    let mut spec = filter_query("CSAS_HEADERS");
+    spec.sql = format!("SELECT ROWTIME, ID, TENANT FROM {SOURCE}");
+    spec.sources[0].decoder = Arc::new(FormatDecoder::new(source, format.clone()));
+    spec.encoder = Arc::new(FormatEncoder::new(sink, format));
+    let mut driver = TestDriver::start(broker.clone(), spec).await.unwrap();
+    let mut record = new_record(None, Some(br#"{"ID":7}"#), 5);
+    record
+        .headers
+        .insert("tenant".into(), Some(bytes::Bytes::from_static(b"acme")));
+    driver.pipe_record(SOURCE, Some(0), record).await.unwrap();
+    let out = driver.read_output(SINK).unwrap();
+    assert_eq!(out.len(), 1);
+    // BYTES are written as base64 in JSON, as ksqlDB does: "acme" -> "YWNtZQ==".
+    assert_eq!(value_of(&out[0]), r#"{"ID":7,"TENANT":"YWNtZQ=="}"#);
+    assert_eq!(out[0].timestamp_ms, 5);
+    broker.shutdown().await;
+}

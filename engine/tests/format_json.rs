@@ -273,3 +273,35 @@ fn key_bytes_are_ignored_without_key_columns() {
     assert_eq!(out[1].key, None);
     assert_eq!(text(&out[1].value), Some(r#"{"ID":2,"F0":4}"#));
 }
+
+#[test]
+fn large_batch_keeps_order_around_scattered_bad_records() {
+    let schema = LogicalSchema::from_columns([
+        Column::key("K", SqlType::String),
+        Column::value("N", SqlType::BigInt),
+        Column::value("TAGS", SqlType::array(SqlType::String)),
+    ]);
+    let records: Vec<_> = (0..5000i64)
+        .map(|i| {
+            let value = if i % 7 == 3 {
+                format!(r#"{{"N":"bad {i}"}}"#)
+            } else {
+                format!(r#"{{"n":{i},"tags":["t{i}"]}}"#)
+            };
+            rec(i, Some(&format!("k{i}")), Some(&value))
+        })
+        .collect();
+    let decoded = decode_records(&schema, &json(FormatKind::Kafka), &records).unwrap();
+    assert_eq!(decoded.errors.len(), 714);
+    assert!(decoded.errors.iter().all(|e| e.offset % 7 == 3));
+    assert_eq!(decoded.batch.num_rows(), 5000 - 714);
+    let n = decoded.batch.column_by_name("N").unwrap();
+    let k = decoded.batch.column_by_name("K").unwrap();
+    let expected: Vec<i64> = (0..5000).filter(|i| i % 7 != 3).collect();
+    for (row, want) in expected.iter().enumerate() {
+        assert_eq!(datum_at(n, row).unwrap(), Datum::BigInt(*want));
+        assert_eq!(datum_at(k, row).unwrap(), Datum::String(format!("k{want}")));
+    }
+    let out = encode_batch(&schema, &json(FormatKind::Kafka), &decoded.batch).unwrap();
+    assert_eq!(text(&out[0].value), Some(r#"{"N":0,"TAGS":["t0"]}"#));
+}

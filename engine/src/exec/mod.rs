@@ -7,6 +7,7 @@
 //! [`RecordEncoder`] traits so that the formats (JSON, DELIMITED, KAFKA, ...) stay in `format/`.
 
 pub mod codec;
+pub mod partitions;
 pub mod processing_log;
 pub mod provider;
 pub mod scan;
@@ -17,6 +18,7 @@ pub use codec::{
     DecodeFailure, DecodedBatch, EncodeError, EncodedRecord, FormatDecoder, FormatEncoder,
     RecordDecoder, RecordEncoder,
 };
+pub use partitions::collect_partitions_in_order;
 pub use processing_log::{
     CollectingProcessingLog, ProcessingLog, ProcessingLogEntry, TracingProcessingLog,
 };

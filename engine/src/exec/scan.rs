@@ -22,7 +22,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     ReplaceChildrenOptions, SendableRecordBatchStream,
 };
-use sluice_broker::{Broker, PartitionLog, decode_records};
+use sluice_broker::{Broker, BrokerError, PartitionLog, decode_records};
 
 use crate::exec::codec::RecordDecoder;
 use crate::exec::processing_log::{ProcessingLog, ProcessingLogEntry};
@@ -203,6 +203,7 @@ impl ExecutionPlan for TopicScanExec {
             projection: self.projection.clone(),
             processing_log: self.processing_log.clone(),
             read_bytes: self.read_bytes,
+            span: tracing::debug_span!("scan", topic = %self.topic, partition = topic_partition),
         };
         let stream = futures::stream::unfold(Some(reader), |state| async move {
             let mut reader = state?;
@@ -225,16 +226,31 @@ struct PartitionReader {
     projection: Option<Vec<usize>>,
     processing_log: Arc<dyn ProcessingLog>,
     read_bytes: usize,
+    /// `scan{topic, partition}`: log lines of this read say whose they are.
+    span: tracing::Span,
 }
 
 impl PartitionReader {
     /// Reads and decodes until a read yields at least one row; None at the end of the range.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         while self.range.start < self.range.end {
-            let read = self
-                .log
-                .read(self.range.start, self.read_bytes)
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let read = match self.log.read(self.range.start, self.read_bytes) {
+                Ok(read) => read,
+                // Retention deleted the start of the slice after the epoch fixed it: what is
+                // gone cannot be read, the rest of the slice can.
+                Err(BrokerError::OffsetOutOfRange {
+                    log_start_offset, ..
+                }) if log_start_offset > self.range.start => {
+                    tracing::warn!(topic = %self.log.topic(), partition = self.log.partition(),
+                        skipped = log_start_offset - self.range.start,
+                        "retention deleted records of the epoch before they were read");
+                    self.range.start = log_start_offset;
+                    continue;
+                }
+                Err(e) => return Err(DataFusionError::External(Box::new(e))),
+            };
             if read.records.is_empty() {
                 return Ok(None);
             }
@@ -251,6 +267,12 @@ impl PartitionReader {
                 continue;
             }
             let decoded = self.decoder.decode(self.log.partition(), &records);
+            tracing::trace!(
+                records = records.len(),
+                rows = decoded.batch.num_rows(),
+                failures = decoded.failures.len(),
+                "decoded a read"
+            );
             for failure in decoded.failures {
                 self.processing_log.report(ProcessingLogEntry {
                     topic: self.log.topic().to_string(),

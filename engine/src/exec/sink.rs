@@ -1,7 +1,7 @@
 //! [`TopicSinkExec`]: the root of a persistent query's plan; writes the result rows to a topic.
 //!
-//! It runs its input's partitions one after another (so the output order is deterministic for a
-//! given epoch), encodes each batch through the [`RecordEncoder`], groups the records by sink
+//! It runs its input's partitions in parallel, one task each, and then takes their rows in
+//! input-partition order (so the output is deterministic for a given epoch), encodes each batch through the [`RecordEncoder`], groups the records by sink
 //! partition (the row's own partition if it names one, else murmur2 of the key through
 //! [`Broker::partition_for_key`]), appends each partition's records fsync'd, and returns one row
 //! with the number of records written. The end offsets it wrote are kept in [`SinkOffsets`] so the
@@ -21,14 +21,14 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties,
-    Partitioning, PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
+    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning,
+    PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
 };
-use futures::StreamExt;
 use parking_lot::Mutex;
 use sluice_broker::{Broker, Durability, Record, new_record};
 
 use crate::exec::codec::RecordEncoder;
+use crate::exec::partitions::collect_partitions_in_order;
 
 /// Bytes of framing counted per record when splitting appends below `max.message.bytes`.
 const RECORD_OVERHEAD: usize = 64;
@@ -142,10 +142,6 @@ impl ExecutionPlan for TopicSinkExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn maintains_input_order(&self) -> Vec<bool> {
-        vec![true]
-    }
-
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {
         vec![false]
     }
@@ -208,11 +204,8 @@ impl TopicSinkExec {
             DataFusionError::Execution(format!("sink topic '{}' does not exist", self.topic))
         })?;
         let mut by_partition: BTreeMap<i32, Vec<Record>> = BTreeMap::new();
-        let inputs = self.input.output_partitioning().partition_count();
-        for i in 0..inputs {
-            let mut stream = self.input.execute(i, context.clone())?;
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
+        for batches in collect_partitions_in_order(&self.input, context).await? {
+            for batch in batches {
                 if batch.num_rows() == 0 {
                     continue;
                 }

@@ -15,6 +15,12 @@ use crate::query::error::QueryError;
 /// The internal compacted topic holding every query's latest commit.
 pub const OFFSETS_TOPIC: &str = "_sluice_query_offsets";
 
+/// `segment.bytes` of the offsets topic.
+const COMMIT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `segment.ms` of the offsets topic (one hour).
+const COMMIT_SEGMENT_MS: i64 = 60 * 60 * 1000;
+
 /// Bytes per read when scanning the offsets topic at start-up.
 const READ_BYTES: usize = 1024 * 1024;
 
@@ -39,7 +45,17 @@ impl QueryOffsetsStore {
     /// Opens the store, creating the compacted offsets topic if it does not exist yet.
     pub fn open(broker: Broker) -> Result<QueryOffsetsStore, BrokerError> {
         if broker.topic(OFFSETS_TOPIC).is_none() {
-            let configs = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
+            let configs = BTreeMap::from([
+                ("cleanup.policy".to_string(), "compact".to_string()),
+                // Compaction only cleans closed segments, and start-up scans the whole topic:
+                // small segments keep both the garbage and the start-up scan small (a commit is a
+                // few hundred bytes, so 16 MiB hold tens of thousands of epochs).
+                (
+                    "segment.bytes".to_string(),
+                    COMMIT_SEGMENT_BYTES.to_string(),
+                ),
+                ("segment.ms".to_string(), COMMIT_SEGMENT_MS.to_string()),
+            ]);
             match broker.create_topic(OFFSETS_TOPIC, 1, &configs) {
                 Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}
                 Err(e) => return Err(e),
@@ -142,9 +158,45 @@ mod tests {
         }
         let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
         let store = QueryOffsetsStore::open(broker.clone()).unwrap();
+        let config = broker.topic(OFFSETS_TOPIC).unwrap().config;
+        assert!(config.cleanup_policy.compact);
+        assert_eq!(config.segment_bytes, COMMIT_SEGMENT_BYTES);
         assert_eq!(store.load("q1").unwrap(), Some(commit(2, 20)));
         assert_eq!(store.load("q2").unwrap(), Some(commit(1, 99)));
         assert_eq!(store.load("q3").unwrap(), None);
+        broker.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_the_latest_commit_of_each_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
+        let store = QueryOffsetsStore::open(broker.clone()).unwrap();
+        // Tiny segments so that most commits land in closed, compactable segments.
+        let set = BTreeMap::from([("segment.bytes".to_string(), "1024".to_string())]);
+        broker.alter_topic_config(OFFSETS_TOPIC, &set, &[]).unwrap();
+        let commit = |epoch: u64| QueryCommit {
+            epoch,
+            sources: BTreeMap::from([("src".into(), BTreeMap::from([(0, epoch as i64)]))]),
+            sinks: BTreeMap::new(),
+        };
+        for epoch in 1..=200 {
+            store.commit("a", &commit(epoch)).await.unwrap();
+            if epoch % 2 == 0 {
+                store.commit("b", &commit(epoch * 10)).await.unwrap();
+            }
+        }
+        let log = broker.partition(OFFSETS_TOPIC, 0).unwrap();
+        let before = log.size_bytes();
+        assert!(broker.run_compaction_now().await.unwrap() > 0);
+        assert!(
+            log.size_bytes() < before / 4,
+            "{} -> {}",
+            before,
+            log.size_bytes()
+        );
+        assert_eq!(store.load("a").unwrap(), Some(commit(200)));
+        assert_eq!(store.load("b").unwrap(), Some(commit(2000)));
         broker.shutdown().await;
     }
 }

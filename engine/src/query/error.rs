@@ -52,4 +52,14 @@ pub enum QueryError {
         /// What was wrong.
         message: String,
     },
+    /// An earlier epoch failed; the query runs no more epochs until it is created again.
+    #[error(
+        "query '{query}' stopped after a failed epoch ({message}); restart it to resume from its last commit"
+    )]
+    Failed {
+        /// The query id.
+        query: String,
+        /// The error of the failed epoch.
+        message: String,
+    },
 }

@@ -17,12 +17,18 @@ use crate::query::runner::{EpochOutcome, PersistentQuery};
 /// Controls a running query: stop it and follow its commits.
 #[derive(Debug)]
 pub struct QueryHandle {
+    id: String,
     stop: watch::Sender<bool>,
     commits: watch::Receiver<QueryCommit>,
     join: JoinHandle<Result<PersistentQuery, QueryError>>,
 }
 
 impl QueryHandle {
+    /// The query id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// A receiver of the query's latest commit (updated after every epoch).
     pub fn commits(&self) -> watch::Receiver<QueryCommit> {
         self.commits.clone()
@@ -43,10 +49,10 @@ impl QueryHandle {
     /// that stopped it.
     pub async fn stop(self) -> Result<PersistentQuery, QueryError> {
         self.cancel();
-        self.join.await.map_err(|e| QueryError::Execution {
-            query: String::new(),
-            epoch: 0,
-            source: datafusion::error::DataFusionError::External(Box::new(e)),
+        let id = self.id;
+        self.join.await.map_err(|e| QueryError::Failed {
+            query: id,
+            message: format!("the query task ended abnormally: {e}"),
         })?
     }
 }
@@ -55,9 +61,11 @@ impl QueryHandle {
 pub fn spawn(query: PersistentQuery) -> QueryHandle {
     let (stop, stop_rx) = watch::channel(false);
     let (commits_tx, commits) = watch::channel(query.last_commit().clone());
-    let span = tracing::info_span!("query", id = %query.id());
+    let id = query.id().to_string();
+    let span = tracing::info_span!("query", id = %id);
     let join = tokio::spawn(run(query, stop_rx, commits_tx).instrument(span));
     QueryHandle {
+        id,
         stop,
         commits,
         join,

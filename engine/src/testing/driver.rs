@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sluice_broker::{Broker, BrokerError, Durability, decode_records, new_record};
+use sluice_broker::{Broker, BrokerError, Durability, Record, decode_records, new_record};
 
 use crate::exec::processing_log::ProcessingLog;
 use crate::exec::{CollectingProcessingLog, ProcessingLogEntry};
@@ -45,13 +45,16 @@ pub struct TestRecord {
     pub timestamp_ms: i64,
 }
 
-/// Runs one persistent query deterministically over a broker the caller owns (its topics must
-/// exist). The query starts from the earliest offsets and takes at most one record per source
-/// partition per epoch.
+/// Runs persistent queries deterministically over a broker the caller owns (their topics must
+/// exist). Queries start from the earliest offsets and take at most one record per source
+/// partition per epoch. Each `pipe` runs one epoch of the first query, then lets the queries
+/// added after it catch up.
 #[derive(Debug)]
 pub struct TestDriver {
     broker: Broker,
     query: PersistentQuery,
+    /// Queries added with [`TestDriver::add_query`], run after `query` in the order added.
+    downstream: Vec<PersistentQuery>,
     processing_log: Arc<CollectingProcessingLog>,
     read_positions: BTreeMap<(String, i32), i64>,
 }
@@ -61,19 +64,44 @@ impl TestDriver {
     /// the earliest offsets).
     pub async fn start(broker: Broker, spec: QuerySpec) -> Result<TestDriver, DriverError> {
         let processing_log = Arc::new(CollectingProcessingLog::default());
-        let options = QueryOptions {
+        let query =
+            PersistentQuery::create(broker.clone(), spec, Self::options(&processing_log)).await?;
+        Ok(TestDriver {
+            broker,
+            query,
+            downstream: Vec::new(),
+            processing_log,
+            read_positions: BTreeMap::new(),
+        })
+    }
+
+    fn options(processing_log: &Arc<CollectingProcessingLog>) -> QueryOptions {
+        QueryOptions {
             max_records_per_partition: 1,
             start_from: StartFrom::Earliest,
             processing_log: processing_log.clone(),
             ..QueryOptions::default()
-        };
-        let query = PersistentQuery::create(broker.clone(), spec, options).await?;
-        Ok(TestDriver {
-            broker,
-            query,
-            processing_log,
-            read_positions: BTreeMap::new(),
-        })
+        }
+    }
+
+    /// Adds a query that reads what earlier queries write (a ksqlDB script's later CSAS): after
+    /// each epoch of the first query, the added queries run in the order added, each until it
+    /// has nothing left, so one piped record flows through the whole chain in one step.
+    pub async fn add_query(&mut self, spec: QuerySpec) -> Result<(), DriverError> {
+        let options = Self::options(&self.processing_log);
+        let query = PersistentQuery::create(self.broker.clone(), spec, options).await?;
+        self.downstream.push(query);
+        Ok(())
+    }
+
+    /// One step: one epoch of the first query, then every added query until idle. Returns the
+    /// first query's outcome.
+    async fn step(&mut self) -> Result<EpochOutcome, DriverError> {
+        let outcome = self.query.run_epoch().await?;
+        for q in &mut self.downstream {
+            while q.run_epoch().await? != EpochOutcome::Idle {}
+        }
+        Ok(outcome)
     }
 
     /// Appends one record to `topic` (partition by murmur2 of the key, round robin without one)
@@ -102,12 +130,31 @@ impl TestDriver {
         let log = self.broker.partition(topic, partition)?;
         log.append_records(&[new_record(key, value, timestamp_ms)], Durability::Written)
             .await?;
-        Ok(self.query.run_epoch().await?)
+        self.step().await
+    }
+
+    /// Appends `record` as it is (headers included) to `partition` of `topic`, or to the
+    /// partition its key maps to when `partition` is None, and runs one epoch.
+    pub async fn pipe_record(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> Result<EpochOutcome, DriverError> {
+        let partition = match partition {
+            Some(p) => p,
+            None => self
+                .broker
+                .partition_for_key(topic, record.key.as_deref())?,
+        };
+        let log = self.broker.partition(topic, partition)?;
+        log.append_records(&[record], Durability::Written).await?;
+        self.step().await
     }
 
     /// Runs one epoch without new input (Idle unless records were appended by other means).
     pub async fn advance(&mut self) -> Result<EpochOutcome, DriverError> {
-        Ok(self.query.run_epoch().await?)
+        self.step().await
     }
 
     /// The records appended to `topic` since the last call for that topic (by anyone), ordered
@@ -158,6 +205,11 @@ impl TestDriver {
     /// How many records the query could not process so far.
     pub fn processing_log_count(&self) -> u64 {
         self.processing_log.count()
+    }
+
+    /// The queries added with [`TestDriver::add_query`], in the order added.
+    pub fn added_queries(&self) -> &[PersistentQuery] {
+        &self.downstream
     }
 
     /// The query under test (its plan, its last commit).

@@ -1,5 +1,6 @@
 //! JSON record → datums, following ksqlDB's `KsqlJsonDeserializer` coercion rules.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -93,7 +94,7 @@ enum Node<'a> {
     Number(&'a str),
     Text(String),
     Array(Vec<&'a RawValue>),
-    Object(Vec<(String, &'a RawValue)>),
+    Object(Vec<(Cow<'a, str>, &'a RawValue)>),
 }
 
 impl Node<'_> {
@@ -112,7 +113,7 @@ impl Node<'_> {
 }
 
 /// Object entries in document order, values left raw.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -124,13 +125,38 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-                    entries.push((k, v));
+                while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    entries.push((k.0, v));
                 }
                 Ok(Entries(entries))
             }
         }
         deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// An object key, borrowed from the record when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -150,7 +176,7 @@ fn node(raw: &RawValue) -> Result<Node<'_>, String> {
 
 /// The field for `name`: an exact match, else a field whose upper-cased name matches (ksqlDB's
 /// case-insensitive rule for unquoted column names). The last duplicate wins, as in Jackson.
-fn lookup<'a>(entries: &[(String, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
+fn lookup<'a>(entries: &[(Cow<'a, str>, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
     entries
         .iter()
         .rev()
@@ -438,6 +464,13 @@ mod tests {
                 ("MISSING".into(), Datum::Null),
             ]))
         );
+    }
+
+    #[test]
+    fn escaped_field_names_match() {
+        let a = Column::value("NAME", SqlType::Int);
+        let rows = decode(&[&a], false, &[Some(br#"{"N\u0041ME":5}"#)]);
+        assert_eq!(rows[0], Ok(vec![Datum::Int(5)]));
     }
 
     #[test]
