@@ -1,8 +1,8 @@
 //! The ksqlDB statements, one test per statement form, checked through the public parser API.
 
 use sluice_engine::sql::{
-    ColumnConstraint, Explain, ListKind, PropertyValue, SourceKind, SqlType, Statement,
-    StructFieldType, TerminateTarget, TimeUnit, parse_statement, parse_statements,
+    ColumnConstraint, Explain, ListKind, PropertyValue, SourceKind, Statement, TerminateTarget,
+    TimeUnit, TypeExpr, TypeExprField, parse_statement, parse_statements,
 };
 
 fn parse(sql: &str) -> Statement {
@@ -36,14 +36,14 @@ fn create_stream_with_columns_keys_headers_and_properties() {
     );
     assert_eq!(
         create.columns[3].data_type,
-        SqlType::Array(Box::new(SqlType::Struct(vec![
-            StructFieldType {
+        TypeExpr::Array(Box::new(TypeExpr::Struct(vec![
+            TypeExprField {
                 name: "KEY".into(),
-                data_type: SqlType::String
+                data_type: TypeExpr::String
             },
-            StructFieldType {
+            TypeExprField {
                 name: "VALUE".into(),
-                data_type: SqlType::Bytes
+                data_type: TypeExpr::Bytes
             },
         ])))
     );
@@ -53,7 +53,7 @@ fn create_stream_with_columns_keys_headers_and_properties() {
     );
     assert_eq!(
         create.columns[5].data_type,
-        SqlType::Decimal {
+        TypeExpr::Decimal {
             precision: 10,
             scale: 2
         }
@@ -87,14 +87,14 @@ fn create_table_with_primary_key_and_or_replace() {
     );
     assert_eq!(
         create.columns[1].data_type,
-        SqlType::Map(
-            Box::new(SqlType::String),
-            Box::new(SqlType::Array(Box::new(SqlType::Int)))
+        TypeExpr::Map(
+            Box::new(TypeExpr::String),
+            Box::new(TypeExpr::Array(Box::new(TypeExpr::Int)))
         )
     );
     assert_eq!(
         create.columns[2].data_type,
-        SqlType::Custom("ADDRESS".into())
+        TypeExpr::Custom("ADDRESS".into())
     );
 }
 
@@ -478,4 +478,47 @@ fn durations_in_all_units() {
         };
         assert_eq!(size.unit, unit, "{text}");
     }
+}
+
+#[test]
+fn type_expressions_resolve_to_engine_types_with_custom_names() {
+    use sluice_engine::sql::parse_type_expr;
+    use sluice_engine::types::SqlType as EngineType;
+    let address = EngineType::Struct(vec![sluice_engine::types::StructField::new(
+        "CITY",
+        EngineType::String,
+    )]);
+    let lookup = |name: &str| (name == "ADDRESS").then(|| address.clone());
+    let resolved = parse_type_expr("MAP<STRING, ARRAY<address>>")
+        .unwrap()
+        .resolve(&lookup)
+        .unwrap();
+    assert_eq!(
+        resolved,
+        EngineType::map(EngineType::String, EngineType::array(address.clone()))
+    );
+    let error = parse_type_expr("STRUCT<a `Unknown`>")
+        .unwrap()
+        .resolve(&lookup)
+        .unwrap_err();
+    assert_eq!((error.line, error.column), (1, 10));
+    assert_eq!(error.message, "Unknown type: Unknown");
+    let wide = parse_type_expr("DECIMAL(39, 2)").expect("ksqlDB parses wide decimals");
+    assert!(
+        wide.resolve(&lookup).is_err(),
+        "the engine stores at most 38 digits"
+    );
+    assert!(parse_type_expr("DECIMAL(2, 3)").is_err());
+}
+
+#[test]
+fn errors_at_the_end_of_input_point_after_the_text() {
+    let error = parse_statement("SELECT * FROM").unwrap_err();
+    assert_eq!((error.line, error.column), (1, 14));
+    assert_eq!(
+        error.message,
+        "mismatched input <EOF> expecting a stream or table name"
+    );
+    let error = parse_statement("SELECT a,\n  b FROM s WHERE").unwrap_err();
+    assert_eq!((error.line, error.column), (2, 17));
 }

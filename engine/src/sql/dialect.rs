@@ -44,6 +44,12 @@ impl Dialect for KsqlDialect {
         true
     }
 
+    /// `MAP {k: v}` is how sqlparser prints a map constructor; accepting it lets a printed
+    /// statement parse back.
+    fn support_map_literal_syntax(&self) -> bool {
+        true
+    }
+
     /// ksqlDB accepts identifiers that start with digits (`AS 1R`).
     fn supports_numeric_prefix(&self) -> bool {
         true

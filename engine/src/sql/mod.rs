@@ -29,5 +29,5 @@ pub use ast::*;
 pub use datafusion::sql::sqlparser;
 pub use dialect::KsqlDialect;
 pub use error::ParseError;
-pub use parser::{parse_sql_type, parse_statement, parse_statements};
-pub use script::{ScriptStatement, split_statements};
+pub use parser::{parse_statement, parse_statements, parse_type_expr};
+pub use script::{ParsedStatement, ScriptStatement, parse_script, split_statements};

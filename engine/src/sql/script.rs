@@ -5,6 +5,8 @@
 //! a comment (`-- ...` to the end of the line, `/* ... */`), so each piece can be parsed, executed
 //! and reported on its own, with its position in the script kept for error messages.
 
+use crate::sql::{ParseError, Statement, parse_statement};
+
 /// One statement cut out of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptStatement<'a> {
@@ -70,6 +72,40 @@ pub fn split_statements(script: &str) -> Vec<ScriptStatement<'_>> {
         statements.push(piece(script, content_start, bytes.len()));
     }
     statements
+}
+
+/// One statement of a script with its text and the outcome of parsing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedStatement<'a> {
+    /// Where the statement is in the script, and its text (store this, not the tree's Display).
+    pub source: ScriptStatement<'a>,
+    /// The statement, or why it does not parse, with line and column counted in the whole script.
+    pub result: Result<Statement, ParseError>,
+}
+
+/// Splits `script` and parses each statement on its own, so one bad statement does not hide the
+/// others; error positions are those of the whole script. `RUN SCRIPT`, the shell and the test
+/// runners use this.
+pub fn parse_script(script: &str) -> Vec<ParsedStatement<'_>> {
+    split_statements(script)
+        .into_iter()
+        .map(|source| {
+            let result = parse_statement(source.text).map_err(|error| shift(error, &source));
+            ParsedStatement { source, result }
+        })
+        .collect()
+}
+
+/// Moves an error's position from the statement's own coordinates to the script's.
+fn shift(mut error: ParseError, source: &ScriptStatement<'_>) -> ParseError {
+    if error.line == 0 {
+        return error;
+    }
+    if error.line == 1 {
+        error.column += source.column - 1;
+    }
+    error.line += source.line - 1;
+    error
 }
 
 /// The index just after the quoted run that starts at `open` (a doubled quote is an escape).
@@ -146,6 +182,22 @@ mod tests {
         assert_eq!((statements[0].line, statements[0].column), (1, 1));
         assert_eq!((statements[1].line, statements[1].column), (2, 3));
         assert_eq!(statements[1].offset, 16);
+    }
+
+    #[test]
+    fn parse_script_reports_errors_in_script_coordinates() {
+        let parsed = parse_script("SHOW STREAMS;\n  SELECT * FORM s; SHOW TABLES;\nSELEC 1;");
+        assert_eq!(parsed.len(), 4);
+        assert!(parsed[0].result.is_ok());
+        let error = parsed[1].result.as_ref().unwrap_err();
+        assert_eq!((error.line, error.column), (2, 12));
+        assert!(
+            parsed[2].result.is_ok(),
+            "a bad statement does not hide the next one"
+        );
+        assert_eq!(parsed[2].source.text, "SHOW TABLES");
+        let error = parsed[3].result.as_ref().unwrap_err();
+        assert_eq!((error.line, error.column), (3, 1));
     }
 
     #[test]

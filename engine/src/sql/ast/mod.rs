@@ -20,4 +20,4 @@ pub use statement::{
     CreateSourceAs, CreateType, DescribeSource, DropSource, DropType, Explain, InsertInto,
     InsertValues, ListKind, PrintTopic, SourceKind, Statement, TerminateTarget,
 };
-pub use types::{SqlType, StructFieldType};
+pub use types::{TypeExpr, TypeExprField};

@@ -37,8 +37,8 @@ impl fmt::Display for PropertyValue {
     }
 }
 
-/// One `NAME = value` entry.
-#[derive(Debug, Clone, PartialEq)]
+/// One `NAME = value` entry. Equality ignores the position.
+#[derive(Debug, Clone)]
 pub struct Property {
     /// Upper-cased name (`KAFKA_TOPIC`), whether written as identifier or string.
     pub name: String,
@@ -46,6 +46,12 @@ pub struct Property {
     pub value: PropertyValue,
     /// Where the name was written, for errors about this property.
     pub span: Span,
+}
+
+impl PartialEq for Property {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.value == other.value
+    }
 }
 
 /// The properties of a `WITH (...)` clause, in the order written; names are unique.
@@ -242,6 +248,34 @@ mod tests {
         assert_eq!(TimeUnit::from_word("second"), Some(TimeUnit::Seconds));
         assert_eq!(TimeUnit::from_word("DAYS"), Some(TimeUnit::Days));
         assert_eq!(TimeUnit::from_word("weeks"), None);
+    }
+
+    fn properties(sql: &str) -> Properties {
+        match crate::sql::parse_statement(sql) {
+            Ok(crate::sql::Statement::CreateSource(create)) => create.properties,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_accessors_accept_literals_and_strings() {
+        let props = properties(
+            "CREATE STREAM S (A INT) WITH (PARTITIONS='4', REPLICAS=2, WRAP_SINGLE_VALUE='TRUE', \
+             KEY_FORMAT=NULL, BAD='x', FLAG=TRUE);",
+        );
+        assert_eq!(props.get_int("partitions").unwrap(), Some(4));
+        assert_eq!(props.get_int("REPLICAS").unwrap(), Some(2));
+        assert_eq!(props.get_int("MISSING").unwrap(), None);
+        assert_eq!(props.get_bool("WRAP_SINGLE_VALUE").unwrap(), Some(true));
+        assert_eq!(props.get_str("KEY_FORMAT"), None);
+        assert_eq!(props.get_str("FLAG").as_deref(), Some("true"));
+        let error = props.get_int("BAD").unwrap_err();
+        assert_eq!((error.line, error.column), (1, 102));
+        assert_eq!(
+            error.message,
+            "Invalid value 'x' for property BAD: expected an integer"
+        );
+        assert!(props.get_bool("REPLICAS").is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use datafusion::sql::sqlparser::ast::{Expr, Ident};
 
 use super::props::{Duration, Properties};
 use super::query::{Query, comma_separated};
-use super::types::SqlType;
+use super::types::TypeExpr;
 
 /// One ksqlDB statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +95,7 @@ pub struct ColumnDef {
     /// Column name.
     pub name: Ident,
     /// Column type.
-    pub data_type: SqlType,
+    pub data_type: TypeExpr,
     /// `KEY`, `PRIMARY KEY`, `HEADERS` or `HEADER('key')`.
     pub constraint: Option<ColumnConstraint>,
 }
@@ -258,7 +258,7 @@ pub struct CreateType {
     /// The alias.
     pub name: Ident,
     /// What it stands for.
-    pub data_type: SqlType,
+    pub data_type: TypeExpr,
 }
 
 /// `DROP TYPE [IF EXISTS] name`.
@@ -308,7 +308,9 @@ pub struct AssertSchema {
 }
 
 impl fmt::Display for Statement {
-    /// ksqlDB syntax that parses back to the same statement (the catalog stores it this way).
+    /// ksqlDB syntax for messages and EXPLAIN. It parses back to the same statement except for
+    /// lambdas and `->` field access, which sqlparser prints as `x -> ...` and `a.'B'`: store
+    /// the original text, not this.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Statement::CreateSource(create) => {

@@ -7,7 +7,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::create::parse_properties;
 use super::query::{parse_query, parse_source_name};
-use super::{ParserExt, parse_statement_inner};
+use super::{ParserExt, fail_at, parse_statement_inner};
 use crate::sql::ast::{
     AssertSchema, AssertTopic, DescribeSource, Explain, InsertInto, InsertValues, ListKind,
     PrintTopic, Properties, SourceKind, Statement, TerminateTarget,
@@ -240,7 +240,9 @@ pub(crate) fn parse_assert(parser: &mut Parser) -> Result<Statement, ParserError
             None
         };
         let id = if parser.parse_word("ID") {
-            Some(parser.parse_unsigned()? as i64)
+            let location = parser.peek_token_ref().span.start;
+            let id = parser.parse_unsigned()?;
+            Some(i64::try_from(id).or_else(|_| fail_at(location, "schema id out of range"))?)
         } else {
             None
         };

@@ -5,11 +5,14 @@
 //!   dot, so it is always a struct field, never a qualified column name); `a['k']` and `a[1]` are
 //!   `Subscript::Index` (map key, 1-based array index);
 //! - `STRUCT(a := 1)` is `Expr::Struct` of `Expr::Named` values (DataFusion's `named_struct`);
+//!   `STRUCT(1 AS a)` and `MAP {k: v}` are accepted too, because that is how sqlparser prints
+//!   them and printed statements must parse back;
 //! - `MAP(k := v)` is `Expr::Map` (DataFusion's `map`);
 //! - `(x, y) => body` and `x => body` are `Expr::Lambda` (its `Display` prints `->`, so print
 //!   lambdas from the original text, not from the tree);
 //! - `CAST(x AS T)` takes a ksqlDB type (`STRING`, `BYTES`, `ARRAY<INT>` ...), turned into
-//!   sqlparser's `DataType` with [`SqlType::to_data_type`](crate::sql::SqlType::to_data_type);
+//!   sqlparser's `DataType` with [`TypeExpr::to_data_type`](crate::sql::TypeExpr::to_data_type);
+//! - `INTERVAL` is a column name (ksqlDB has no interval literal);
 //! - `SUBSTRING(s, 1, 2)`, `TRIM(s)`, `CEIL(x)`, `FLOOR(x)`, `EXTRACT...` are plain function calls
 //!   as in ksqlDB (sqlparser would otherwise parse them with standard SQL's special syntax).
 
@@ -50,6 +53,10 @@ pub(crate) fn parse_prefix(parser: &mut Parser) -> Option<Result<Expr, ParserErr
         Token::Word(word) => (word.value.to_uppercase(), word.quote_style.is_some()),
         _ => return None,
     };
+    if !quoted && word == "INTERVAL" {
+        // ksqlDB has no INTERVAL literal: the word is an ordinary column name.
+        return Some(parser.parse_ident().map(Expr::Identifier));
+    }
     if quoted || parser.peek_nth_token_ref(1).token != Token::LParen {
         return None;
     }
@@ -183,9 +190,18 @@ fn parse_struct(parser: &mut Parser) -> Result<Expr, ParserError> {
     let mut values = Vec::new();
     if !parser.consume_token(&Token::RParen) {
         loop {
-            let name: Ident = parser.parse_ident()?;
-            parser.expect_token(&Token::Assignment)?;
-            let expr = parser.parse_expr()?;
+            let named_first = matches!(parser.peek_token_ref().token, Token::Word(_))
+                && parser.peek_nth_token_ref(1).token == Token::Assignment;
+            let (name, expr) = if named_first {
+                let name: Ident = parser.parse_ident()?;
+                parser.expect_token(&Token::Assignment)?;
+                (name, parser.parse_expr()?)
+            } else {
+                // `STRUCT(expr AS name)`: how sqlparser prints it.
+                let expr = parser.parse_expr()?;
+                parser.expect_word("AS")?;
+                (parser.parse_ident()?, expr)
+            };
             values.push(Expr::Named {
                 expr: Box::new(expr),
                 name,

@@ -20,7 +20,7 @@ mod types;
 
 use datafusion::sql::sqlparser::ast::Ident;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
-use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
 
 use crate::sql::ast::{Duration, Statement, TimeUnit};
 use crate::sql::dialect::KsqlDialect;
@@ -74,7 +74,7 @@ pub fn parse_statement(sql: &str) -> Result<Statement, ParseError> {
 }
 
 /// Parses one ksqlDB type (`ARRAY<STRUCT<A INT>>`), as in a column definition.
-pub fn parse_sql_type(sql: &str) -> Result<crate::sql::ast::SqlType, ParseError> {
+pub fn parse_type_expr(sql: &str) -> Result<crate::sql::ast::TypeExpr, ParseError> {
     let mut parser = parser_for(sql)?;
     let data_type = parse_type(&mut parser)?;
     if parser.peek_token_ref().token != Token::EOF {
@@ -89,7 +89,21 @@ fn parser_for(sql: &str) -> Result<Parser<'static>, ParseError> {
         .with_unescape(true)
         .tokenize_with_location()?;
     upper_case_unquoted_words(&mut tokens);
+    // An explicit end token placed after the last character, so "expecting X at end of input"
+    // points at where the text stopped instead of at no position.
+    let end = end_location(sql);
+    tokens.push(TokenWithSpan::new(Token::EOF, Span::new(end, end)));
     Ok(Parser::new(&DIALECT).with_tokens_with_locations(tokens))
+}
+
+/// The 1-based position just after the last character of `sql`.
+fn end_location(sql: &str) -> Location {
+    let line = sql.matches('\n').count() as u64 + 1;
+    let last_line = sql.rsplit('\n').next().unwrap_or_default();
+    Location {
+        line,
+        column: last_line.chars().count() as u64 + 1,
+    }
 }
 
 /// ksqlDB's identifier rule: unquoted identifiers are upper-cased, quoted ones keep their case.

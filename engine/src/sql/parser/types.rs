@@ -7,10 +7,10 @@ use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::{ParserExt, fail_at};
-use crate::sql::ast::{SqlType, StructFieldType};
+use crate::sql::ast::{TypeExpr, TypeExprField};
 
 /// Parses a ksqlDB type at the parser's position.
-pub(crate) fn parse_type(parser: &mut Parser) -> Result<SqlType, ParserError> {
+pub(crate) fn parse_type(parser: &mut Parser) -> Result<TypeExpr, ParserError> {
     let mut types = TypeParser { pending_gt: 0 };
     let data_type = types.parse(parser)?;
     if types.pending_gt > 0 {
@@ -25,7 +25,7 @@ struct TypeParser {
 }
 
 impl TypeParser {
-    fn parse(&mut self, parser: &mut Parser) -> Result<SqlType, ParserError> {
+    fn parse(&mut self, parser: &mut Parser) -> Result<TypeExpr, ParserError> {
         let token = parser.next_token();
         let word = match token.token {
             Token::Word(word) => word,
@@ -35,27 +35,30 @@ impl TypeParser {
             }
         };
         if word.quote_style.is_some() {
-            return Ok(SqlType::Custom(word.into_ident(token.span)));
+            return Ok(TypeExpr::Custom(word.into_ident(token.span)));
         }
         let data_type = match word.value.to_uppercase().as_str() {
-            "BOOLEAN" => SqlType::Boolean,
-            "INT" | "INTEGER" => SqlType::Int,
-            "BIGINT" => SqlType::Bigint,
-            "DOUBLE" => SqlType::Double,
+            "BOOLEAN" => TypeExpr::Boolean,
+            "INT" | "INTEGER" => TypeExpr::Int,
+            "BIGINT" => TypeExpr::Bigint,
+            "DOUBLE" => TypeExpr::Double,
             "STRING" | "VARCHAR" => {
                 skip_string_parameters(parser)?;
-                SqlType::String
+                TypeExpr::String
             }
-            "BYTES" => SqlType::Bytes,
-            "DATE" => SqlType::Date,
-            "TIME" => SqlType::Time,
-            "TIMESTAMP" => SqlType::Timestamp,
+            // BYTEA is how sqlparser prints BYTES.
+            "BYTES" | "BYTEA" => TypeExpr::Bytes,
+            "DATE" => TypeExpr::Date,
+            "TIME" => TypeExpr::Time,
+            "TIMESTAMP" => TypeExpr::Timestamp,
             "DECIMAL" => {
                 parser.expect_token(&Token::LParen)?;
                 let precision = parse_small(parser, "precision")?;
                 parser.expect_token(&Token::Comma)?;
                 let scale = parse_small(parser, "scale")?;
                 parser.expect_token(&Token::RParen)?;
+                // The upper limit (38, Arrow's Decimal128) is the engine's, checked by
+                // `TypeExpr::resolve`: ksqlDB itself accepts wider types here.
                 if precision == 0 || scale > precision {
                     return fail_at(
                         token.span.start,
@@ -65,13 +68,21 @@ impl TypeParser {
                         ),
                     );
                 }
-                SqlType::Decimal { precision, scale }
+                TypeExpr::Decimal { precision, scale }
             }
             "ARRAY" => {
                 self.expect_lt(parser)?;
                 let element = self.parse(parser)?;
                 self.expect_gt(parser)?;
-                SqlType::Array(Box::new(element))
+                TypeExpr::Array(Box::new(element))
+            }
+            "MAP" if self.pending_gt == 0 && parser.consume_token(&Token::LParen) => {
+                // `Map(K, V)`: how sqlparser prints a map type.
+                let key = parse_type(parser)?;
+                parser.expect_token(&Token::Comma)?;
+                let value = parse_type(parser)?;
+                parser.expect_token(&Token::RParen)?;
+                TypeExpr::Map(Box::new(key), Box::new(value))
             }
             "MAP" => {
                 self.expect_lt(parser)?;
@@ -79,11 +90,11 @@ impl TypeParser {
                 self.expect_comma(parser)?;
                 let value = self.parse(parser)?;
                 self.expect_gt(parser)?;
-                SqlType::Map(Box::new(key), Box::new(value))
+                TypeExpr::Map(Box::new(key), Box::new(value))
             }
             "STRUCT" if self.pending_gt == 0 && parser.consume_token(&Token::Neq) => {
                 // `STRUCT<>` is one `<>` token.
-                SqlType::Struct(Vec::new())
+                TypeExpr::Struct(Vec::new())
             }
             "STRUCT" => {
                 self.expect_lt(parser)?;
@@ -92,20 +103,20 @@ impl TypeParser {
                     loop {
                         let name = parser.parse_ident()?;
                         let data_type = self.parse(parser)?;
-                        fields.push(StructFieldType { name, data_type });
+                        fields.push(TypeExprField { name, data_type });
                         if self.consume_gt(parser) {
                             break;
                         }
                         self.expect_comma(parser)?;
                     }
                 }
-                SqlType::Struct(fields)
+                TypeExpr::Struct(fields)
             }
             "NULL" | "TRUE" | "FALSE" => {
                 parser.prev_token();
                 return parser.fail_expected("a type");
             }
-            _ => SqlType::Custom(word.into_ident(token.span)),
+            _ => TypeExpr::Custom(word.into_ident(token.span)),
         };
         Ok(data_type)
     }
