@@ -1,1 +1,3 @@
 //! Sluice engine.
+
+pub mod functions;
