@@ -41,7 +41,14 @@ impl FunctionDescription {
 }
 
 fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
-    super::string::SPECS.iter()
+    [
+        super::string::SPECS,
+        super::encoding::SPECS,
+        super::mask::SPECS,
+        super::regex::SPECS,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Every scalar function, sorted by name.

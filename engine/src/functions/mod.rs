@@ -18,7 +18,10 @@
 pub mod args;
 pub mod builtin;
 pub mod catalog;
+pub mod encoding;
+pub mod mask;
 pub mod planner;
+pub mod regex;
 pub mod string;
 pub mod udf;
 
@@ -36,6 +39,9 @@ pub use udf::{Category, FunctionSpec, Param, Sig};
 pub fn ksql_udfs() -> Vec<ScalarUDF> {
     let mut udfs = Vec::new();
     udfs.extend(string::udfs());
+    udfs.extend(encoding::udfs());
+    udfs.extend(mask::udfs());
+    udfs.extend(regex::udfs());
     udfs
 }
 
