@@ -46,6 +46,7 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
         super::encoding::SPECS,
         super::mask::SPECS,
         super::regex::SPECS,
+        super::math::SPECS,
     ]
     .into_iter()
     .flatten()

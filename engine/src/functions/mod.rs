@@ -20,8 +20,10 @@ pub mod builtin;
 pub mod catalog;
 pub mod encoding;
 pub mod mask;
+pub mod math;
 pub mod planner;
 pub mod regex;
+pub mod rounding;
 pub mod string;
 pub mod udf;
 
@@ -42,6 +44,7 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(encoding::udfs());
     udfs.extend(mask::udfs());
     udfs.extend(regex::udfs());
+    udfs.extend(math::udfs());
     udfs
 }
 

@@ -72,8 +72,9 @@ impl Param {
     }
 
     /// The Arrow type an argument of type `actual` is coerced to, if this parameter accepts it.
-    /// With `widen` false only types that need no conversion of value are accepted.
-    fn accept(self, actual: &DataType, widen: bool) -> Option<DataType> {
+    /// Level 0 accepts only types that need no conversion of value, level 1 also widening
+    /// (`INT` → `BIGINT` → `DECIMAL` → `DOUBLE`), level 2 also `BIGINT` → `INT`.
+    fn accept(self, actual: &DataType, level: u8) -> Option<DataType> {
         use DataType as D;
         if matches!(actual, D::Null) {
             return Some(match self {
@@ -108,13 +109,14 @@ impl Param {
             (Param::Any, t) => Some(t.clone()),
             _ => None,
         };
-        if exact.is_some() || !widen {
+        if exact.is_some() || level == 0 {
             return exact;
         }
         let is_int = actual.is_integer();
         match self {
-            // DataFusion types integer literals as BIGINT; ksqlDB types them INT.
-            Param::Int if is_int => Some(D::Int32),
+            // DataFusion types integer literals as BIGINT where ksqlDB types them INT; narrowing
+            // is the last resort, after every overload that only widens.
+            Param::Int if is_int && level >= 2 => Some(D::Int32),
             Param::BigInt if is_int => Some(D::Int64),
             Param::Decimal if is_int => Some(D::Decimal128(20, 0)),
             Param::Double if is_int || matches!(actual, D::Decimal128(..) | D::Decimal64(..)) => {
@@ -171,7 +173,9 @@ impl Sig {
         }
     }
 
-    fn coerce(&self, args: &[DataType], widen: bool) -> Option<Vec<DataType>> {
+    /// The coerced argument types and their cost (0 per exact argument, 1 per widened one, 3 per
+    /// narrowed one), if this overload accepts the arguments.
+    fn coerce(&self, args: &[DataType]) -> Option<(Vec<DataType>, u32)> {
         let fixed = if self.variadic {
             self.params.len().saturating_sub(1)
         } else {
@@ -180,13 +184,19 @@ impl Sig {
         if args.len() < fixed || (!self.variadic && args.len() != fixed) {
             return None;
         }
-        args.iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let param = self.params.get(i).or(self.params.last())?;
-                param.accept(t, widen)
-            })
-            .collect()
+        let mut cost = 0;
+        let mut types = Vec::with_capacity(args.len());
+        for (i, t) in args.iter().enumerate() {
+            let param = self.params.get(i).or(self.params.last())?;
+            let (coerced, c) = (0..=2u8).find_map(|level| {
+                param
+                    .accept(t, level)
+                    .map(|d| (d, [0, 1, 3][level as usize]))
+            })?;
+            cost += c;
+            types.push(coerced);
+        }
+        Some((types, cost))
     }
 
     /// `(VARCHAR, INT) -> VARCHAR`, ksqlDB's way of printing an overload.
@@ -268,13 +278,17 @@ pub struct FunctionSpec {
 }
 
 impl FunctionSpec {
-    /// ksqlDB's overload resolution: the first overload that accepts the arguments as they are,
-    /// else the first one that accepts them after implicit widening.
+    /// ksqlDB's overload resolution: the overload that accepts the arguments with the fewest
+    /// conversions (exact beats widening, widening beats narrowing DataFusion's BIGINT integer
+    /// literals to INT); the first listed wins a tie.
     pub fn resolve(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        for widen in [false, true] {
-            if let Some(types) = self.sigs.iter().find_map(|s| s.coerce(args, widen)) {
-                return Ok(types);
-            }
+        let best = self
+            .sigs
+            .iter()
+            .filter_map(|s| s.coerce(args))
+            .reduce(|best, next| if next.1 < best.1 { next } else { best });
+        if let Some((types, _)) = best {
+            return Ok(types);
         }
         let given: Vec<String> = args.iter().map(ksql_type_name).collect();
         plan_err!(
