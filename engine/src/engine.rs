@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::physical_plan::displayable;
-use datafusion::prelude::SessionContext;
 use sluice_broker::Broker;
 use tokio::sync::Mutex;
 
@@ -35,7 +34,7 @@ use crate::catalog::result::{Rows, StatementResult};
 use crate::catalog::{Catalog, CommandLog, insert_values};
 use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
-use crate::query::{StartFrom, streaming_session};
+use crate::query::StartFrom;
 use crate::sql::{
     Emit, Explain, ListKind, Query, SourceKind, Statement, parse_statement, split_statements,
 };
@@ -53,8 +52,6 @@ struct Inner {
     /// One statement that changes the catalog at a time: the command topic's order is the
     /// order statements took effect in, and query ids built from offsets stay unique.
     state: Mutex<State>,
-    /// The functions queries may call (SHOW FUNCTIONS, DESCRIBE FUNCTION).
-    functions: SessionContext,
 }
 
 impl std::fmt::Debug for Inner {
@@ -86,7 +83,6 @@ impl Engine {
                 commands,
                 processing_log,
                 state: Mutex::new(State::default()),
-                functions: streaming_session(1),
             }),
         };
         let builtin = parse_statement(PROCESSING_LOG_DDL)?;
@@ -272,7 +268,7 @@ impl Engine {
                     ListKind::AllTopics => show_topics(broker, true),
                     ListKind::Queries => show_queries(catalog, *extended),
                     ListKind::Properties => show_properties(properties),
-                    ListKind::Functions => show_functions(&inner.functions),
+                    ListKind::Functions => show_functions(),
                     ListKind::Types => {
                         let mut rows = Rows::new(&["Type Name", "Schema"]);
                         for (name, ty) in &catalog.types {
@@ -302,10 +298,7 @@ impl Engine {
                 )));
             }
             Statement::DescribeFunction(name) => {
-                return Ok(StatementResult::Rows(describe_function(
-                    &inner.functions,
-                    &name.value,
-                )?));
+                return Ok(StatementResult::Rows(describe_function(&name.value)?));
             }
             Statement::Explain(explain) => {
                 return explain_statement(catalog, broker, explain)
@@ -372,7 +365,7 @@ impl Engine {
             bounded,
         };
         let log: Arc<dyn ProcessingLog> = self.inner.processing_log.for_query(&id);
-        let stream = start_select(self.broker(), planned, options, log).await?;
+        let stream = start_select(self.broker(), &id, planned, options, log).await?;
         Ok(StatementResult::Stream(stream))
     }
 }

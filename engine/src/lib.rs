@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod engine;
 pub mod exec;
 pub mod format;
+pub mod functions;
 pub mod processing_log;
 pub mod query;
 pub mod sql;

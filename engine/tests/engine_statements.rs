@@ -423,3 +423,42 @@ async fn stateful_queries_are_refused_with_a_reason() {
     assert!(err.starts_with("Key missing from projection"), "{err}");
     engine.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ksqldb_functions_run_in_queries_and_are_listed() {
+    let (_dir, broker, engine) = engine_with_orders().await;
+    run(
+        &engine,
+        "SET 'auto.offset.reset' = 'earliest';
+         INSERT INTO orders VALUES ('o1', 120, 'pen');
+         CREATE STREAM shouted AS SELECT id, UCASE(item) AS item, ROUND(amount) AS rounded FROM orders;",
+    )
+    .await;
+    let out = wait_for_records(&broker, "SHOUTED", 1).await;
+    assert_eq!(out[0].1.as_deref(), Some(r#"{"ITEM":"PEN","ROUNDED":120}"#));
+
+    let mut results = run(
+        &engine,
+        "SELECT LCASE(item) AS quiet FROM shouted EMIT CHANGES LIMIT 1;",
+    )
+    .await;
+    let mut stream = results.pop().unwrap().into_stream().unwrap();
+    assert_eq!(
+        stream.collect_rows(1).await.unwrap(),
+        vec![vec!["pen".to_string()]]
+    );
+
+    let functions = rows(&engine, "SHOW FUNCTIONS;").await;
+    let i = functions
+        .column("Function Name")
+        .iter()
+        .position(|f| *f == "UCASE")
+        .unwrap();
+    assert_eq!(functions.rows[i][1], "STRING");
+    let described = rows(&engine, "DESCRIBE FUNCTION ucase;").await;
+    assert_eq!(described.column("Name")[0], "UCASE");
+    assert!(described.column("Signature")[0].starts_with("UCASE("));
+    let err = error_of(&engine, "DESCRIBE FUNCTION nope;").await;
+    assert_eq!(err, "Can't find any functions with the name 'NOPE'");
+    engine.close().await;
+}

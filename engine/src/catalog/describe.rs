@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::prelude::SessionContext;
 use sluice_broker::Broker;
 
 use crate::catalog::error::{EngineError, Result};
 use crate::catalog::result::{FieldDescription, Rows, SourceDescription};
 use crate::catalog::{Catalog, QueryKind, SourceInfo};
 use crate::format::RecordFormat;
+use crate::functions::list_functions;
 use crate::sql::SourceKind;
 use crate::types::ColumnKind;
 
@@ -131,58 +131,34 @@ pub fn show_properties(overrides: &BTreeMap<String, String>) -> Rows {
     rows
 }
 
-/// `SHOW FUNCTIONS`: the functions a query may call, upper-cased as ksqlDB lists them.
-pub fn show_functions(ctx: &SessionContext) -> Rows {
-    let state = ctx.state();
-    let mut functions: BTreeMap<String, &str> = BTreeMap::new();
-    for name in state.scalar_functions().keys() {
-        functions.insert(name.to_ascii_uppercase(), "SCALAR");
-    }
-    for name in state.aggregate_functions().keys() {
-        functions.insert(name.to_ascii_uppercase(), "AGGREGATE");
-    }
-    for name in state.table_functions().keys() {
-        functions.insert(name.to_ascii_uppercase(), "TABLE");
-    }
-    let mut rows = Rows::new(&["Function Name", "Type"]);
-    for (name, kind) in functions {
-        rows.rows.push(vec![name, kind.to_string()]);
+/// `SHOW FUNCTIONS`: every scalar function, with ksqlDB's category.
+pub fn show_functions() -> Rows {
+    let mut rows = Rows::new(&["Function Name", "Category"]);
+    for function in list_functions() {
+        rows.rows.push(vec![
+            function.name.to_string(),
+            function.category.as_str().to_string(),
+        ]);
     }
     rows
 }
 
-/// `DESCRIBE FUNCTION name`.
-pub fn describe_function(ctx: &SessionContext, name: &str) -> Result<Rows> {
-    let state = ctx.state();
-    let find = |map_name: &str| map_name.eq_ignore_ascii_case(name);
-    let mut rows = Rows::new(&["Name", "Type", "Signature", "Description"]);
-    if let Some((_, f)) = state.scalar_functions().iter().find(|(n, _)| find(n)) {
-        let description = f
-            .documentation()
-            .map(|d| d.description.clone())
-            .unwrap_or_default();
-        rows.rows.push(vec![
-            name.to_ascii_uppercase(),
-            "SCALAR".into(),
-            format!("{:?}", f.signature().type_signature),
-            description,
-        ]);
-    } else if let Some((_, f)) = state.aggregate_functions().iter().find(|(n, _)| find(n)) {
-        let description = f
-            .documentation()
-            .map(|d| d.description.clone())
-            .unwrap_or_default();
-        rows.rows.push(vec![
-            name.to_ascii_uppercase(),
-            "AGGREGATE".into(),
-            format!("{:?}", f.signature().type_signature),
-            description,
-        ]);
-    } else {
+/// `DESCRIBE FUNCTION name`: one row per overload.
+pub fn describe_function(name: &str) -> Result<Rows> {
+    let Some(function) = crate::functions::describe_function(name) else {
         return Err(EngineError::invalid(format!(
             "Can't find any functions with the name '{}'",
             name.to_ascii_uppercase()
         )));
+    };
+    let mut rows = Rows::new(&["Name", "Category", "Signature", "Description"]);
+    for signature in &function.signatures {
+        rows.rows.push(vec![
+            function.name.to_string(),
+            function.category.as_str().to_string(),
+            signature.clone(),
+            function.description.to_string(),
+        ]);
     }
     Ok(rows)
 }

@@ -19,7 +19,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, SelectItem, SelectItemQualifiedWildcardKind, visit_expressions_mut,
+    Expr, Ident, ObjectNamePart, SelectItem, SelectItemQualifiedWildcardKind, visit_expressions_mut,
 };
 
 use crate::catalog::Catalog;
@@ -286,6 +286,15 @@ fn quoted(mut expr: Expr) -> String {
         match e {
             Expr::Identifier(ident) => requote(ident),
             Expr::CompoundIdentifier(parts) => parts.iter_mut().for_each(requote),
+            // Functions are registered under lower-case names; identifiers are not normalised
+            // in a streaming session, so an unquoted `UCASE` must be written `ucase`.
+            Expr::Function(function) => {
+                if let [ObjectNamePart::Identifier(name)] = function.name.0.as_mut_slice()
+                    && name.quote_style.is_none()
+                {
+                    name.value = name.value.to_ascii_lowercase();
+                }
+            }
             _ => {}
         }
         ControlFlow::<()>::Continue(())

@@ -1,11 +1,10 @@
 //! Transient queries: `SELECT ... EMIT CHANGES` (push), `SELECT ...` over a stream (a scan of
 //! what is there now) and `PRINT topic`, each a task that feeds a [`RowStream`].
 //!
-//! A push query plans its SELECT once, like a persistent query, and executes it again for every
-//! slice of new records: it starts at the earliest or latest offset (`auto.offset.reset`),
-//! sleeps on the partitions' high-water marks, and stops at its LIMIT or when the client drops
-//! the stream. Nothing is committed: a transient query has no state to resume. A scan is the same
-//! loop that stops at the high-water marks it saw when it started.
+//! A push query is the query runner's [`PushQuery`] (planned once, executed for every slice of
+//! new records from `auto.offset.reset`, ended by its LIMIT or when the client drops the
+//! stream). A scan plans the same way but runs its own loop that stops at the high-water marks
+//! it saw when it started. Nothing is committed: a transient query has no state to resume.
 
 use std::sync::Arc;
 
@@ -22,7 +21,7 @@ use crate::catalog::error::{EngineError, Result};
 use crate::catalog::plan::{PlannedSelect, session_with_source};
 use crate::catalog::result::RowStream;
 use crate::exec::ProcessingLog;
-use crate::query::StartFrom;
+use crate::query::{PushQuery, QueryOptions, StartFrom, spawn_push};
 
 /// Records one execution takes from a partition at most.
 const MAX_RECORDS_PER_PARTITION: i64 = 10_000;
@@ -42,8 +41,40 @@ pub struct TransientOptions {
     pub bounded: bool,
 }
 
-/// Starts a push query or scan of `planned`; rows arrive on the returned stream.
+/// Starts a push query (the query runner's [`PushQuery`], unbounded) or a scan (bounded, a
+/// loop of its own) of `planned`; rows arrive on the returned stream.
 pub async fn start_select(
+    broker: &Broker,
+    id: &str,
+    planned: PlannedSelect,
+    options: TransientOptions,
+    processing_log: Arc<dyn ProcessingLog>,
+) -> Result<RowStream> {
+    if options.bounded {
+        return start_scan(broker, planned, options, processing_log).await;
+    }
+    let query_options = QueryOptions {
+        start_from: options.start,
+        processing_log,
+        ..QueryOptions::default()
+    };
+    let query = PushQuery::create(
+        broker.clone(),
+        id,
+        &planned.sql,
+        planned.query_sources(),
+        query_options,
+    )
+    .await?;
+    let schema = query.schema();
+    let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+    let handle = spawn_push(query, planned.limit.map(|l| l as usize), sender);
+    Ok(RowStream::push(schema, receiver, handle))
+}
+
+/// A scan: the SELECT over what the topic holds from `options.start` up to the high-water marks
+/// seen now, then the end of the stream.
+async fn start_scan(
     broker: &Broker,
     planned: PlannedSelect,
     options: TransientOptions,

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::catalog::error::{EngineError, Result};
+use crate::query::{PushHandle, QueryError};
 
 /// The outcome of one statement.
 #[derive(Debug)]
@@ -222,8 +223,22 @@ impl fmt::Display for SourceDescription {
 #[derive(Debug)]
 pub struct RowStream {
     schema: SchemaRef,
-    receiver: mpsc::Receiver<Result<RecordBatch>>,
-    task: JoinHandle<()>,
+    source: RowSource,
+}
+
+/// Where a [`RowStream`]'s batches come from.
+#[derive(Debug)]
+enum RowSource {
+    /// A task of the catalog (a scan, PRINT): aborted when the stream is dropped.
+    Task {
+        receiver: mpsc::Receiver<Result<RecordBatch>>,
+        task: JoinHandle<()>,
+    },
+    /// A push query of the query runner: it ends by itself once the receiver is dropped.
+    Push {
+        receiver: mpsc::Receiver<std::result::Result<RecordBatch, QueryError>>,
+        _handle: PushHandle,
+    },
 }
 
 impl RowStream {
@@ -235,8 +250,22 @@ impl RowStream {
     ) -> RowStream {
         RowStream {
             schema,
-            receiver,
-            task,
+            source: RowSource::Task { receiver, task },
+        }
+    }
+
+    /// A stream of the rows of a running push query.
+    pub(crate) fn push(
+        schema: SchemaRef,
+        receiver: mpsc::Receiver<std::result::Result<RecordBatch, QueryError>>,
+        handle: PushHandle,
+    ) -> RowStream {
+        RowStream {
+            schema,
+            source: RowSource::Push {
+                receiver,
+                _handle: handle,
+            },
         }
     }
 
@@ -247,7 +276,7 @@ impl RowStream {
 
     /// The next batch; None when the query ended (LIMIT reached, end of a scan).
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
-        self.receiver.recv().await
+        futures::StreamExt::next(self).await
     }
 
     /// Reads until `rows` rows arrived or the stream ended, and renders them as text.
@@ -267,13 +296,20 @@ impl Stream for RowStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.receiver.poll_recv(cx)
+        match &mut self.source {
+            RowSource::Task { receiver, .. } => receiver.poll_recv(cx),
+            RowSource::Push { receiver, .. } => receiver
+                .poll_recv(cx)
+                .map(|item| item.map(|r| r.map_err(EngineError::from))),
+        }
     }
 }
 
 impl Drop for RowStream {
     fn drop(&mut self) {
-        self.task.abort();
+        if let RowSource::Task { task, .. } = &self.source {
+            task.abort();
+        }
     }
 }
 

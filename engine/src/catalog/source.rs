@@ -14,7 +14,7 @@ use crate::format::{
     validate_value_format,
 };
 use crate::sql::{self, ColumnConstraint, ColumnDef, Properties, SourceKind};
-use crate::types::{Column, LogicalSchema, PseudoColumn, SqlType, StructField};
+use crate::types::{Column, LogicalSchema, PseudoColumn, SqlType};
 
 /// A stream or table in the catalog.
 #[derive(Debug, Clone)]
@@ -186,39 +186,9 @@ pub fn record_format(
 }
 
 /// Turns a parsed type into the engine's, resolving `CREATE TYPE` aliases in `custom`.
-pub fn resolve_type(ty: &sql::SqlType, custom: &BTreeMap<String, SqlType>) -> Result<SqlType> {
-    Ok(match ty {
-        sql::SqlType::Boolean => SqlType::Boolean,
-        sql::SqlType::Int => SqlType::Int,
-        sql::SqlType::Bigint => SqlType::BigInt,
-        sql::SqlType::Double => SqlType::Double,
-        sql::SqlType::Decimal { precision, scale } => {
-            SqlType::decimal(u32::from(*precision), u32::from(*scale))?
-        }
-        sql::SqlType::String => SqlType::String,
-        sql::SqlType::Bytes => SqlType::Bytes,
-        sql::SqlType::Date => SqlType::Date,
-        sql::SqlType::Time => SqlType::Time,
-        sql::SqlType::Timestamp => SqlType::Timestamp,
-        sql::SqlType::Array(element) => SqlType::array(resolve_type(element, custom)?),
-        sql::SqlType::Map(key, value) => {
-            SqlType::map(resolve_type(key, custom)?, resolve_type(value, custom)?)
-        }
-        sql::SqlType::Struct(fields) => SqlType::Struct(
-            fields
-                .iter()
-                .map(|f| {
-                    Ok(StructField::new(
-                        &f.name.value,
-                        resolve_type(&f.data_type, custom)?,
-                    ))
-                })
-                .collect::<Result<_>>()?,
-        ),
-        sql::SqlType::Custom(name) => custom.get(&name.value).cloned().ok_or_else(|| {
-            EngineError::invalid(format!("Cannot resolve unknown type: {}", name.value))
-        })?,
-    })
+pub fn resolve_type(ty: &sql::TypeExpr, custom: &BTreeMap<String, SqlType>) -> Result<SqlType> {
+    ty.resolve(&|name| custom.get(name).cloned())
+        .map_err(|e| EngineError::Invalid(e.message))
 }
 
 /// Checks the declared columns of a stream or table and builds its schema.
