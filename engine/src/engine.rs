@@ -91,6 +91,18 @@ impl Engine {
             .await?;
         let replay = engine.inner.commands.read_all()?;
         tracing::info!(commands = replay.len(), "replaying the command topic");
+        {
+            // Known before any query restarts: which sinks have INSERT INTO writers.
+            let mut state = engine.inner.state.lock().await;
+            for (_, command) in &replay {
+                if let Ok(Statement::InsertInto(insert)) = parse_statement(&command.statement) {
+                    state
+                        .catalog
+                        .shared_sinks
+                        .insert(insert.target.value.clone());
+                }
+            }
+        }
         for (offset, command) in replay {
             let statement = match parse_statement(&command.statement) {
                 Ok(s) => s,

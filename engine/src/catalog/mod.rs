@@ -20,7 +20,7 @@ pub mod push;
 pub mod result;
 pub mod source;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use commands::{COMMAND_TOPIC, Command, CommandLog};
@@ -107,6 +107,10 @@ pub struct Catalog {
     pub queries: BTreeMap<String, QueryInfo>,
     /// `CREATE TYPE` aliases.
     pub types: BTreeMap<String, SqlType>,
+    /// Sources that INSERT INTO queries write (now or ever, per the command topic): their
+    /// queries must not cut sink records past their own last commit at restart, because other
+    /// writers' records may be there.
+    pub shared_sinks: BTreeSet<String>,
 }
 
 impl Catalog {

@@ -214,6 +214,7 @@ pub async fn insert_into(
     }
     let id = query_id(ctx, &insert.properties, QueryKind::InsertInto, &name)?;
     ctx.persist(text, Some(&id)).await?;
+    ctx.catalog.shared_sinks.insert(name.clone());
     start_query(
         ctx,
         id.clone(),
@@ -271,7 +272,15 @@ async fn start_query(
         error: None,
         processing_log,
     };
-    let result = match PersistentQuery::create(ctx.broker.clone(), spec, options).await {
+    // A sink only this query writes is cut back to its last commit at restart (exactly once);
+    // a sink INSERT INTO queries also write is not, as the records may be theirs.
+    let exclusive = kind != QueryKind::InsertInto && !ctx.catalog.shared_sinks.contains(sink);
+    let created = if exclusive {
+        PersistentQuery::create(ctx.broker.clone(), spec, options).await
+    } else {
+        PersistentQuery::create_shared(ctx.broker.clone(), spec, options).await
+    };
+    let result = match created {
         Ok(query) => {
             info.plan = displayable(query.plan().as_ref()).indent(true).to_string();
             info.handle = Some(spawn(query));
