@@ -50,6 +50,7 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
     ]
     .into_iter()
     .flatten()
+    .chain(super::datetime::specs())
 }
 
 /// Every scalar function, sorted by name.

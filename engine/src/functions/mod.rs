@@ -18,6 +18,7 @@
 pub mod args;
 pub mod builtin;
 pub mod catalog;
+pub mod datetime;
 pub mod encoding;
 pub mod mask;
 pub mod math;
@@ -45,6 +46,7 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(mask::udfs());
     udfs.extend(regex::udfs());
     udfs.extend(math::udfs());
+    udfs.extend(datetime::udfs());
     udfs
 }
 
