@@ -28,7 +28,8 @@ use crate::catalog::source::SourceInfo;
 use crate::exec::{FormatDecoder, ProcessingLog, RecordDecoder, TopicTableProvider};
 use crate::query::{QuerySource, streaming_session};
 use crate::sql::{Emit, Query, SourceKind};
-use crate::types::{ColumnKind, SqlType};
+use crate::types::schema::TOMBSTONE_COLUMN;
+use crate::types::{ColumnKind, PseudoColumn, SqlType};
 use sluice_broker::Broker;
 
 /// Whether the SELECT runs as a persistent query (writes a sink) or a transient one.
@@ -103,6 +104,10 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
     }
     let from = &query.from.source;
     let source = catalog.source(&from.name.value)?.clone();
+    let event_time = source
+        .timestamp_column
+        .as_ref()
+        .is_some_and(|c| source.schema.find(c).is_some());
     let reference = from.reference_name().value.clone();
 
     let mut items = Vec::new();
@@ -140,7 +145,11 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
                 {
                     key.push(name.clone());
                 }
-                items.push(format!("{} AS {}", quoted(expr.clone()), quote(&name)));
+                items.push(format!(
+                    "{} AS {}",
+                    quoted(expr.clone(), event_time),
+                    quote(&name)
+                ));
                 names.push(name);
             }
             SelectItem::ExprWithAlias { expr, alias } => {
@@ -151,7 +160,7 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
                 }
                 items.push(format!(
                     "{} AS {}",
-                    quoted(expr.clone()),
+                    quoted(expr.clone(), event_time),
                     quote(&alias.value)
                 ));
                 names.push(alias.value.clone());
@@ -159,7 +168,7 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
         }
     }
     for name in &names {
-        if crate::types::PseudoColumn::from_name(name).is_some() && usage == SelectUse::Persistent {
+        if PseudoColumn::from_name(name).is_some() && usage == SelectUse::Persistent {
             return Err(EngineError::invalid(format!(
                 "Reserved column name in select: `{name}`. Please remove or alias the column."
             )));
@@ -203,17 +212,26 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
         )));
     }
     if usage == SelectUse::Persistent {
+        // The sink record keeps the source record's (event) time; the sink schema leaves
+        // ROWTIME out.
+        let rowtime = if event_time {
+            EVENT_TIME_COLUMN
+        } else {
+            "ROWTIME"
+        };
         items.push(format!(
-            "{} AS \"ROWTIME\"",
-            rowtime_expr(&source, &reference)
+            "{}.{} AS \"ROWTIME\"",
+            quote(&reference),
+            quote(rowtime)
         ));
     }
-    let mut sql = format!("SELECT {} FROM {}", items.join(", "), quote(&source.name));
-    if let Some(alias) = &from.alias {
-        sql.push_str(&format!(" AS {}", quote(&alias.value)));
-    }
+    let mut sql = format!(
+        "SELECT {} FROM {}",
+        items.join(", "),
+        from_clause(&source, from.alias.as_ref().map(|a| a.value.as_str()))
+    );
     if let Some(selection) = &query.selection {
-        sql.push_str(&format!(" WHERE {}", quoted(selection.clone())));
+        sql.push_str(&format!(" WHERE {}", quoted(selection.clone(), event_time)));
     }
     Ok(PlannedSelect {
         sql,
@@ -223,24 +241,56 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
     })
 }
 
-/// The expression giving a sink record its timestamp: the TIMESTAMP column when the source
-/// names one of type BIGINT or TIMESTAMP, else the record's own ROWTIME.
-fn rowtime_expr(source: &SourceInfo, reference: &str) -> String {
-    let column = |name: &str| format!("{}.{}", quote(reference), quote(name));
-    match source
+/// The name ROWTIME takes inside a query over a source with `TIMESTAMP='col'`.
+///
+/// The subquery of [`from_clause`] cannot simply call the event time `ROWTIME`: DataFusion 55's
+/// projection pushdown then confuses it with the scan's own ROWTIME column once a filter is
+/// pushed below the projection (the sink got the record time). So the event time gets this
+/// name, the record time is left out of the subquery, and [`quoted`] renames every `ROWTIME`
+/// the user wrote.
+const EVENT_TIME_COLUMN: &str = "__EVENT_ROWTIME";
+
+/// The FROM clause of `source`: the table itself, or, when the source takes ROWTIME from a
+/// column (`TIMESTAMP='col'`), a subquery that gives that column (parsed with
+/// `TIMESTAMP_FORMAT` for a STRING column) as [`EVENT_TIME_COLUMN`], so every use of ROWTIME
+/// (WHERE, SELECT, the sink record's timestamp) sees the event time, as in ksqlDB.
+fn from_clause(source: &SourceInfo, alias: Option<&str>) -> String {
+    let reference = quote(alias.unwrap_or(&source.name));
+    let Some(column) = source
         .timestamp_column
         .as_ref()
         .and_then(|c| source.schema.find(c))
-    {
-        Some(c) if c.sql_type == SqlType::Timestamp => column(&c.name),
-        Some(c) if c.sql_type == SqlType::BigInt => {
-            format!(
-                "arrow_cast({}, 'Timestamp(Millisecond, None)')",
-                column(&c.name)
-            )
-        }
-        _ => column("ROWTIME"),
-    }
+    else {
+        return match alias {
+            Some(alias) => format!("{} AS {}", quote(&source.name), quote(alias)),
+            None => quote(&source.name),
+        };
+    };
+    let name = quote(&column.name);
+    let rowtime = match (&column.sql_type, &source.timestamp_format) {
+        (SqlType::Timestamp, _) => name,
+        (SqlType::String, Some(format)) => format!(
+            "arrow_cast(parse_timestamp({name}, '{}'), 'Timestamp(Millisecond, None)')",
+            format.replace('\'', "''")
+        ),
+        _ => format!("arrow_cast({name}, 'Timestamp(Millisecond, None)')"),
+    };
+    let mut columns = vec![format!("{rowtime} AS {}", quote(EVENT_TIME_COLUMN))];
+    columns.extend(
+        source
+            .schema
+            .pseudo_columns()
+            .into_iter()
+            .filter(|p| *p != PseudoColumn::RowTime)
+            .map(|p| quote(p.name())),
+    );
+    columns.extend(source.schema.columns().map(|c| quote(&c.name)));
+    columns.push(quote(TOMBSTONE_COLUMN));
+    format!(
+        "(SELECT {} FROM {}) AS {reference}",
+        columns.join(", "),
+        quote(&source.name)
+    )
 }
 
 /// Appends the declared columns of `source` (what `*` means in ksqlDB).
@@ -280,12 +330,29 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// `expr` as SQL text with every column identifier double-quoted.
-fn quoted(mut expr: Expr) -> String {
+/// `expr` as SQL text with every column identifier double-quoted (and ROWTIME renamed to
+/// [`EVENT_TIME_COLUMN`] when `event_time`).
+fn quoted(mut expr: Expr, event_time: bool) -> String {
+    let requote = |ident: &mut Ident| {
+        if event_time && ident.value == PseudoColumn::RowTime.name() {
+            ident.value = EVENT_TIME_COLUMN.to_string();
+        }
+        ident.quote_style = Some('"');
+    };
     let _ = visit_expressions_mut(&mut expr, |e: &mut Expr| {
         match e {
             Expr::Identifier(ident) => requote(ident),
-            Expr::CompoundIdentifier(parts) => parts.iter_mut().for_each(requote),
+            Expr::CompoundIdentifier(parts) => {
+                // Only the last part is a column; the others name the source.
+                let last = parts.len().saturating_sub(1);
+                for (i, part) in parts.iter_mut().enumerate() {
+                    if i == last {
+                        requote(part);
+                    } else {
+                        part.quote_style = Some('"');
+                    }
+                }
+            }
             // Functions are registered under lower-case names; identifiers are not normalised
             // in a streaming session, so an unquoted `UCASE` must be written `ucase`.
             Expr::Function(function) => {
@@ -300,10 +367,6 @@ fn quoted(mut expr: Expr) -> String {
         ControlFlow::<()>::Continue(())
     });
     expr.to_string()
-}
-
-fn requote(ident: &mut Ident) {
-    ident.quote_style = Some('"');
 }
 
 /// A streaming session with `source` registered under its name, for planning and transient
