@@ -13,9 +13,10 @@ use crate::catalog::error::{EngineError, Result};
 use crate::catalog::executor::{Ctx, Mode};
 use crate::catalog::result::{CommandStatus, StatementResult};
 use crate::catalog::source::{
-    SourceInfo, check_property_names, record_format, schema_from_columns, timestamp_column,
+    SourceInfo, check_property_names, format_defaults, schema_from_columns, timestamp_column,
     topic_shape, validate_formats,
 };
+use crate::format::RecordFormat;
 use crate::processing_log::PROCESSING_LOG_STREAM;
 use crate::sql::{CreateSource, CreateType, DropSource, DropType, SourceKind};
 
@@ -95,24 +96,10 @@ pub async fn create_source(
     let properties = &create.properties;
     check_property_names(properties, &[])?;
     let schema = schema_from_columns(create.kind, &create.columns, &ctx.catalog.types)?;
-    let format = record_format(
-        properties,
-        None,
-        ctx.property("ksql.persistence.default.format.value"),
-    )?;
-    let format = match (
-        properties
-            .get_str("KEY_FORMAT")
-            .or(properties.get_str("FORMAT")),
-        ctx.property("ksql.persistence.default.format.key"),
-    ) {
-        (None, Some(default)) => crate::format::RecordFormat {
-            key: crate::format::FormatOptions::new(default.parse()?),
-            value: format.value,
-        },
-        _ => format,
-    };
+    let defaults = format_defaults(|name| ctx.property(name).map(str::to_string))?;
+    let mut format = RecordFormat::from_properties(|name| properties.get_str(name), &defaults)?;
     validate_formats(&schema, &format)?;
+    defaults.apply_wrap_default(&mut format, schema.value.len());
     let (timestamp, timestamp_format) = timestamp_column(properties, &schema)?;
     let shape = topic_shape(properties)?;
     let topic = match (properties.get_str("KAFKA_TOPIC"), shape.partitions) {

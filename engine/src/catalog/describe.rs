@@ -100,6 +100,7 @@ pub const PROPERTY_DEFAULTS: &[(&str, &str)] = &[
     ("auto.offset.reset", "latest"),
     ("ksql.persistence.default.format.key", "KAFKA"),
     ("ksql.persistence.default.format.value", ""),
+    ("ksql.persistence.wrap.single.values", ""),
     ("ksql.query.persistent.active.limit", "2147483647"),
     ("ksql.streams.num.stream.threads", "1"),
 ];

@@ -19,8 +19,8 @@ use crate::catalog::plan::{
 };
 use crate::catalog::result::{CommandStatus, StatementResult};
 use crate::catalog::source::{
-    QUERY_ID_PROPERTY, SourceInfo, check_property_names, record_format, timestamp_column,
-    topic_shape, validate_formats,
+    QUERY_ID_PROPERTY, SourceInfo, check_property_names, timestamp_column, topic_shape,
+    validate_formats,
 };
 use crate::catalog::{QueryInfo, QueryKind};
 use crate::exec::FormatEncoder;
@@ -98,7 +98,10 @@ pub async fn create_as(
     let output = output_schema(ctx.broker, &planned).await?;
     let key: Vec<&str> = planned.key.iter().map(String::as_str).collect();
     let schema = LogicalSchema::from_arrow(&output, &key)?;
-    let format = record_format(properties, Some(&planned.source.format), None)?;
+    let format = planned
+        .source
+        .format
+        .for_sink(|name| properties.get_str(name))?;
     validate_formats(&schema, &format)?;
     let (timestamp, timestamp_format) = timestamp_column(properties, &schema)?;
     let shape = topic_shape(properties)?;

@@ -9,10 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::error::{EngineError, Result};
-use crate::format::{
-    FormatKind, FormatOptions, RecordFormat, parse_delimiter, validate_key_format,
-    validate_value_format,
-};
+use crate::format::{FormatDefaults, RecordFormat, validate_key_format, validate_value_format};
 use crate::sql::{self, ColumnConstraint, ColumnDef, Properties, SourceKind};
 use crate::types::{Column, LogicalSchema, PseudoColumn, SqlType};
 
@@ -113,76 +110,20 @@ pub fn topic_shape(properties: &Properties) -> Result<TopicShape> {
     })
 }
 
-/// The key and value formats a WITH clause asks for; `inherited` are the formats to use when
-/// the clause names none (the source's, for CREATE ... AS SELECT), `default_value` the
-/// `ksql.persistence.default.format.value` setting.
-pub fn record_format(
-    properties: &Properties,
-    inherited: Option<&RecordFormat>,
-    default_value: Option<&str>,
-) -> Result<RecordFormat> {
-    let format = properties.get_str("FORMAT");
-    let key = properties.get_str("KEY_FORMAT");
-    let value = properties.get_str("VALUE_FORMAT");
-    if format.is_some() && value.is_some() {
-        return Err(EngineError::invalid(
-            "Cannot supply both 'VALUE_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key \
-             and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.",
-        ));
+/// The server-wide format defaults in effect (`ksql.persistence.default.format.key|value`,
+/// `ksql.persistence.wrap.single.values`), read from the properties.
+pub fn format_defaults(property: impl Fn(&str) -> Option<String>) -> Result<FormatDefaults> {
+    let mut defaults = FormatDefaults::default();
+    if let Some(key) = property("ksql.persistence.default.format.key") {
+        defaults.key = key.parse()?;
     }
-    if format.is_some() && key.is_some() {
-        return Err(EngineError::invalid(
-            "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key \
-             and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'.",
-        ));
+    if let Some(value) = property("ksql.persistence.default.format.value") {
+        defaults.value = Some(value.parse()?);
     }
-    let parse = |text: &str| text.parse::<FormatKind>().map_err(EngineError::from);
-    let value_kind = match (&format, &value, inherited, default_value) {
-        (Some(f), _, _, _) | (None, Some(f), _, _) => parse(f)?,
-        (None, None, Some(inherited), _) => inherited.value.kind,
-        (None, None, None, Some(default)) => parse(default)?,
-        (None, None, None, None) => {
-            return Err(EngineError::invalid(
-                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either \
-                 provide one or set a default via the 'ksql.persistence.default.format.value' \
-                 config.",
-            ));
-        }
-    };
-    let key_kind = match (&format, &key, inherited) {
-        (Some(f), _, _) | (None, Some(f), _) => parse(f)?,
-        (None, None, Some(inherited)) => inherited.key.kind,
-        (None, None, None) => FormatKind::Kafka,
-    };
-    let mut key_options = FormatOptions::new(key_kind);
-    let mut value_options = FormatOptions::new(value_kind);
-    if let (None, None, None, Some(inherited)) = (&format, &value, &key, inherited) {
-        key_options = inherited.key.clone();
-        value_options = inherited.value.clone();
+    if let Some(wrap) = property("ksql.persistence.wrap.single.values") {
+        defaults.wrap_single_values = Some(wrap.eq_ignore_ascii_case("true"));
     }
-    if let Some(wrap) = properties.get_bool("WRAP_SINGLE_VALUE")? {
-        value_options = value_options.with_wrap_single_value(wrap);
-    }
-    if let Some(raw) = properties.get_str("VALUE_DELIMITER") {
-        if value_kind != FormatKind::Delimited {
-            return Err(EngineError::invalid(format!(
-                "Delimeter only supported with DELIMITED format (VALUE_FORMAT is {value_kind})"
-            )));
-        }
-        value_options = value_options.with_delimiter(parse_delimiter("VALUE_DELIMITER", &raw)?);
-    }
-    if let Some(raw) = properties.get_str("KEY_DELIMITER") {
-        if key_kind != FormatKind::Delimited {
-            return Err(EngineError::invalid(format!(
-                "Delimeter only supported with DELIMITED format (KEY_FORMAT is {key_kind})"
-            )));
-        }
-        key_options = key_options.with_delimiter(parse_delimiter("KEY_DELIMITER", &raw)?);
-    }
-    Ok(RecordFormat {
-        key: key_options,
-        value: value_options,
-    })
+    Ok(defaults)
 }
 
 /// Turns a parsed type into the engine's, resolving `CREATE TYPE` aliases in `custom`.
@@ -356,32 +297,6 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Tables require a PRIMARY KEY. Please define the PRIMARY KEY."
-        );
-    }
-
-    #[test]
-    fn formats_default_and_conflict_like_ksqldb() {
-        let c = create("CREATE STREAM s (v INT) WITH (kafka_topic='t', value_format='json')");
-        let f = record_format(&c.properties, None, None).unwrap();
-        assert_eq!(
-            (f.key.kind, f.value.kind),
-            (FormatKind::Kafka, FormatKind::Json)
-        );
-        let c = create(
-            "CREATE STREAM s (v INT) WITH (kafka_topic='t', format='json', value_format='json')",
-        );
-        assert!(
-            record_format(&c.properties, None, None)
-                .unwrap_err()
-                .to_string()
-                .starts_with("Cannot supply both 'VALUE_FORMAT' and 'FORMAT'")
-        );
-        let c = create("CREATE STREAM s (v INT) WITH (kafka_topic='t')");
-        assert!(
-            record_format(&c.properties, None, None)
-                .unwrap_err()
-                .to_string()
-                .contains("missing the 'VALUE_FORMAT'")
         );
     }
 
