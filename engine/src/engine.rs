@@ -36,7 +36,8 @@ use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
 use crate::query::StartFrom;
 use crate::sql::{
-    Emit, Explain, ListKind, Query, SourceKind, Statement, parse_statement, split_statements,
+    AssertTopic, Emit, Explain, ListKind, Query, SourceKind, Statement, parse_statement,
+    split_statements,
 };
 
 /// The streaming SQL engine over one broker. Cheap to clone: clones share everything.
@@ -214,6 +215,7 @@ impl Engine {
                 )?;
                 Ok(StatementResult::Stream(stream))
             }
+            Statement::AssertTopic(assert) => assert_topic(self.broker(), assert).await,
             Statement::InsertValues(insert) => {
                 let source = {
                     let state = self.inner.state.lock().await;
@@ -338,6 +340,7 @@ impl Engine {
             Statement::Terminate(target) => persistent::terminate(&mut ctx, target, text).await,
             Statement::CreateType(create) => ddl::create_type(&mut ctx, create, text).await,
             Statement::DropType(drop) => ddl::drop_type(&mut ctx, drop, text).await,
+            Statement::AlterSource(alter) => ddl::alter_source(&mut ctx, alter, text).await,
             other => Err(EngineError::Unsupported(format!(
                 "{} is not supported yet.",
                 statement_kind(other)
@@ -379,6 +382,40 @@ impl Engine {
         let log: Arc<dyn ProcessingLog> = self.inner.processing_log.for_query(&id);
         let stream = start_select(self.broker(), &id, planned, options, log).await?;
         Ok(StatementResult::Stream(stream))
+    }
+}
+
+/// `ASSERT [NOT EXISTS] TOPIC name [WITH (PARTITIONS=n)] [TIMEOUT n unit]`: waits up to the
+/// timeout (ksqlDB's default: 1 second) for the topic to exist (or not) with the partitions
+/// asked for.
+async fn assert_topic(broker: &Broker, assert: &AssertTopic) -> Result<StatementResult> {
+    let name = resolve_topic(broker, &assert.topic.value).unwrap_or(assert.topic.value.clone());
+    let wanted = assert.properties.get_int("PARTITIONS")?;
+    let timeout = assert
+        .timeout
+        .map_or(std::time::Duration::from_secs(1), |t| t.to_std());
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let meta = broker.topic(&name);
+        let outcome = match (&meta, assert.not_exists) {
+            (None, true) => Ok(format!("Topic {name} does not exist")),
+            (Some(_), true) => Err(format!("Topic {name} exists")),
+            (None, false) => Err(format!("Topic {name} does not exist")),
+            (Some(meta), false) => match wanted {
+                Some(n) if i64::from(meta.partitions) != n => Err(format!(
+                    "Mismatched configuration for topic {name}: For config partitions, expected                      {n} got {}",
+                    meta.partitions
+                )),
+                _ => Ok(format!("Topic {name} exists")),
+            },
+        };
+        match outcome {
+            Ok(message) => return Ok(status(message)),
+            Err(message) if tokio::time::Instant::now() >= deadline => {
+                return Err(EngineError::Invalid(message));
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
     }
 }
 
@@ -454,6 +491,7 @@ mod tests {
             timestamp_column: None,
             timestamp_format: None,
             is_source: false,
+            statement_is_query: false,
             statement: String::new(),
         };
         assert_eq!(

@@ -18,7 +18,8 @@ use crate::catalog::source::{
 };
 use crate::format::RecordFormat;
 use crate::processing_log::PROCESSING_LOG_STREAM;
-use crate::sql::{CreateSource, CreateType, DropSource, DropType, SourceKind};
+use crate::sql::{AlterSource, CreateSource, CreateType, DropSource, DropType, SourceKind};
+use crate::types::{Column, PseudoColumn};
 
 /// A status result.
 pub fn status(message: impl Into<String>) -> StatementResult {
@@ -150,6 +151,7 @@ pub async fn create_source(
             timestamp_column: timestamp,
             timestamp_format,
             is_source: create.is_source,
+            statement_is_query: false,
             statement: text.to_string(),
         },
     );
@@ -250,4 +252,49 @@ pub async fn drop_type(ctx: &mut Ctx<'_>, drop: &DropType, text: &str) -> Result
     ctx.persist(text, None).await?;
     ctx.catalog.types.remove(&name);
     Ok(status(format!("Dropped type '{name}'")))
+}
+
+/// `ALTER STREAM|TABLE name ADD [COLUMN] name type, ...`: new value columns for a source that a
+/// CREATE (not CREATE ... AS SELECT) declared. Queries already running keep the columns they
+/// were planned with.
+pub async fn alter_source(
+    ctx: &mut Ctx<'_>,
+    alter: &AlterSource,
+    text: &str,
+) -> Result<StatementResult> {
+    let name = alter.name.value.clone();
+    let source = ctx
+        .catalog
+        .sources
+        .get(&name)
+        .ok_or_else(|| EngineError::invalid(format!("Source {name} does not exist.")))?;
+    check_kind(source, alter.kind, "ALTER")?;
+    if !ctx.catalog.writers_of(&name).is_empty() || source.statement_is_query {
+        return Err(EngineError::invalid(
+            "ALTER command is not supported for CREATE ... AS statements.",
+        ));
+    }
+    let mut schema = source.schema.clone();
+    for def in &alter.add_columns {
+        let column = def.name.value.clone();
+        if schema.find(&column).is_some() || PseudoColumn::from_name(&column).is_some() {
+            return Err(EngineError::invalid(format!(
+                "Cannot add column `{column}` to schema. A column with the same name already \
+                 exists."
+            )));
+        }
+        if def.constraint.is_some() {
+            return Err(EngineError::invalid(format!(
+                "Cannot add column `{column}`: ALTER adds value columns only."
+            )));
+        }
+        let sql_type = crate::catalog::source::resolve_type(&def.data_type, &ctx.catalog.types)?;
+        schema.value.push(Column::value(column, sql_type));
+    }
+    validate_formats(&schema, &source.format)?;
+    ctx.persist(text, None).await?;
+    if let Some(source) = ctx.catalog.sources.get_mut(&name) {
+        source.schema = schema;
+    }
+    Ok(status(format!("{} altered.", kind_title(alter.kind))))
 }

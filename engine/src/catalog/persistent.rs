@@ -156,6 +156,7 @@ pub async fn create_as(
             timestamp_column: timestamp,
             timestamp_format,
             is_source: false,
+            statement_is_query: true,
             statement: text.to_string(),
         },
     );

@@ -34,6 +34,8 @@ pub struct SourceInfo {
     pub is_source: bool,
     /// The statement that created it, as written.
     pub statement: String,
+    /// Whether a CREATE ... AS SELECT created it (its schema is the query's).
+    pub statement_is_query: bool,
 }
 
 /// The properties a `WITH` clause of CREATE STREAM/TABLE may hold.
