@@ -36,8 +36,7 @@ use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
 use crate::query::StartFrom;
 use crate::sql::{
-    AssertTopic, Emit, Explain, ListKind, Query, SourceKind, Statement, parse_statement,
-    split_statements,
+    AssertTopic, Explain, ListKind, Query, SourceKind, Statement, parse_script, parse_statement,
 };
 
 /// The streaming SQL engine over one broker. Cheap to clone: clones share everything.
@@ -53,6 +52,14 @@ struct Inner {
     /// One statement that changes the catalog at a time: the command topic's order is the
     /// order statements took effect in, and query ids built from offsets stay unique.
     state: Mutex<State>,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: the processing log writer stops too (queries stop by
+    /// themselves when their handles drop).
+    fn drop(&mut self) {
+        self.processing_log.stop();
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -137,32 +144,29 @@ impl Engine {
         &self.inner.broker
     }
 
-    /// Runs every statement of `script` in order and returns one result per statement. Stops
-    /// at the first error; line and column of a parse error are positions in `script`.
+    /// Runs every statement of `script` in order and returns one result per statement. The
+    /// whole script is parsed first, so a typo anywhere runs nothing (line and column of the
+    /// error are positions in `script`); then execution stops at the first statement that
+    /// fails, and the statements before it have taken effect, as in ksqlDB.
     pub async fn execute(&self, script: &str) -> Result<Vec<StatementResult>> {
+        let mut statements = Vec::new();
+        for parsed in parse_script(script) {
+            statements.push((parsed.result?, parsed.source.text));
+        }
         let mut results = Vec::new();
-        for piece in split_statements(script) {
-            let statement = parse_statement(piece.text).map_err(|mut e| {
-                if e.line == 1 {
-                    e.column += piece.column - 1;
-                }
-                if e.line > 0 {
-                    e.line += piece.line - 1;
-                }
-                EngineError::Parse(e)
-            })?;
+        for (statement, text) in statements {
             if let Statement::RunScript(path) = &statement {
-                let text =
+                let file =
                     tokio::fs::read_to_string(path)
                         .await
                         .map_err(|e| EngineError::Script {
                             path: path.clone(),
                             message: e.to_string(),
                         })?;
-                results.extend(Box::pin(self.execute(&text)).await?);
+                results.extend(Box::pin(self.execute(&file)).await?);
                 continue;
             }
-            results.push(self.execute_parsed(&statement, piece.text).await?);
+            results.push(self.execute_parsed(&statement, text).await?);
         }
         Ok(results)
     }
@@ -465,11 +469,6 @@ fn statement_kind(statement: &Statement) -> String {
         .take(2)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Whether a query is a push query.
-pub fn is_push_query(query: &Query) -> bool {
-    query.emit == Some(Emit::Changes)
 }
 
 #[cfg(test)]

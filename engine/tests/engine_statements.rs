@@ -198,13 +198,21 @@ async fn parse_errors_point_at_the_typo_in_the_script() {
         "line 3:8: mismatched input 'ORDERS' expecting FROM"
     );
 
-    // A statement that starts mid-line: its column counts from the start of the line.
+    // A statement that starts mid-line: its column counts from the start of the line. The
+    // script is parsed before anything runs: the CREATE before the typo does not happen.
     let err = engine
-        .execute("SHOW STREAMS; SELEKT * FROM orders;")
+        .execute(
+            "CREATE STREAM s2 (v INT) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON'); \
+             SELEKT * FROM orders;",
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.position(), Some((1, 15)), "{err}");
+    assert_eq!(err.position(), Some((1, 76)), "{err}");
     assert!(err.to_string().contains("SELEKT"), "{err}");
+    assert_eq!(
+        rows(&engine, "SHOW STREAMS;").await.column("Stream Name"),
+        ["KSQL_PROCESSING_LOG", "ORDERS"]
+    );
     engine.close().await;
 }
 
