@@ -47,6 +47,7 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
         super::mask::SPECS,
         super::regex::SPECS,
         super::math::SPECS,
+        super::json::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -20,6 +20,7 @@ pub mod builtin;
 pub mod catalog;
 pub mod datetime;
 pub mod encoding;
+pub mod json;
 pub mod mask;
 pub mod math;
 pub mod planner;
@@ -47,6 +48,7 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(regex::udfs());
     udfs.extend(math::udfs());
     udfs.extend(datetime::udfs());
+    udfs.extend(json::udfs());
     udfs
 }
 
