@@ -48,6 +48,9 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
         super::regex::SPECS,
         super::math::SPECS,
         super::json::SPECS,
+        super::collections::array::SPECS,
+        super::collections::map::SPECS,
+        super::elt::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -18,7 +18,9 @@
 pub mod args;
 pub mod builtin;
 pub mod catalog;
+pub mod collections;
 pub mod datetime;
+pub mod elt;
 pub mod encoding;
 pub mod json;
 pub mod mask;
@@ -49,6 +51,9 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(math::udfs());
     udfs.extend(datetime::udfs());
     udfs.extend(json::udfs());
+    udfs.extend(collections::array::udfs());
+    udfs.extend(collections::map::udfs());
+    udfs.extend(elt::udfs());
     udfs
 }
 
