@@ -51,6 +51,8 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
         super::collections::array::SPECS,
         super::collections::map::SPECS,
         super::elt::SPECS,
+        super::url::SPECS,
+        super::geo::SPECS,
     ]
     .into_iter()
     .flatten()

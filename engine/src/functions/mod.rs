@@ -22,6 +22,7 @@ pub mod collections;
 pub mod datetime;
 pub mod elt;
 pub mod encoding;
+pub mod geo;
 pub mod json;
 pub mod mask;
 pub mod math;
@@ -30,6 +31,7 @@ pub mod regex;
 pub mod rounding;
 pub mod string;
 pub mod udf;
+pub mod url;
 
 use std::sync::Arc;
 
@@ -54,6 +56,8 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(collections::array::udfs());
     udfs.extend(collections::map::udfs());
     udfs.extend(elt::udfs());
+    udfs.extend(url::udfs());
+    udfs.extend(geo::udfs());
     udfs
 }
 
