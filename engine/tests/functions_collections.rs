@@ -129,3 +129,28 @@ async fn elt_and_field() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn series_entries_as_value() {
+    check(&[
+        ("GENERATE_SERIES(1, 4)", "[1, 2, 3, 4]"),
+        ("GENERATE_SERIES(4, 1)", "[4, 3, 2, 1]"),
+        ("GENERATE_SERIES(0, 10, 5)", "[0, 5, 10]"),
+        ("GENERATE_SERIES(CAST(NULL AS BIGINT), 1)", "NULL"),
+        (
+            "ENTRIES(MAP(['b', 'a'], [2, 1]), true)",
+            "[{K: a, V: 1}, {K: b, V: 2}]",
+        ),
+        (
+            "ENTRIES(MAP(['b', 'a'], [2, 1]), false)",
+            "[{K: b, V: 2}, {K: a, V: 1}]",
+        ),
+        ("AS_VALUE(42)", "42"),
+        ("AS_VALUE(NULL)", "NULL"),
+    ])
+    .await;
+    let e = error("GENERATE_SERIES(1, 10, -1)").await;
+    assert!(e.contains("wrong sign"), "{e}");
+    let e = error("GENERATE_SERIES(1, 10, 0)").await;
+    assert!(e.contains("cannot be zero"), "{e}");
+}

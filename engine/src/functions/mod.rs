@@ -30,8 +30,10 @@ pub mod planner;
 pub mod regex;
 pub mod rounding;
 pub mod string;
+pub mod trig;
 pub mod udf;
 pub mod url;
+pub mod value;
 
 use std::sync::Arc;
 
@@ -51,6 +53,7 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(mask::udfs());
     udfs.extend(regex::udfs());
     udfs.extend(math::udfs());
+    udfs.extend(trig::udfs());
     udfs.extend(datetime::udfs());
     udfs.extend(json::udfs());
     udfs.extend(collections::array::udfs());
@@ -58,6 +61,8 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(elt::udfs());
     udfs.extend(url::udfs());
     udfs.extend(geo::udfs());
+    udfs.extend(collections::build::udfs());
+    udfs.extend(value::udfs());
     udfs
 }
 

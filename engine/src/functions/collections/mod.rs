@@ -6,6 +6,7 @@
 //! ksqlDB does.
 
 pub mod array;
+pub mod build;
 pub mod map;
 
 use std::cmp::Ordering;
