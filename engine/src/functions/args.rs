@@ -217,6 +217,10 @@ pub mod ret {
     pub fn string_map(_: &[DataType]) -> Result<DataType> {
         Ok(map_of(DataType::Utf8, DataType::Utf8))
     }
+    /// The type of the first argument exactly, `NULL` included.
+    pub fn same(args: &[DataType]) -> Result<DataType> {
+        Ok(args.first().cloned().unwrap_or(DataType::Null))
+    }
     /// The type of the first argument (`STRING` when there is none).
     pub fn first(args: &[DataType]) -> Result<DataType> {
         Ok(match args.first() {

@@ -3,122 +3,8 @@
 
 use super::udf::{Category, FunctionSpec, Param as P, Sig};
 
-const DOUBLE_TO_DOUBLE: &[Sig] = &[Sig::new(&[P::Double], "DOUBLE")];
-
 /// DataFusion built-ins exposed under their ksqlDB names.
 pub const SPECS: &[FunctionSpec] = &[
-    FunctionSpec {
-        name: "ACOS",
-        aliases: &[],
-        category: Category::Math,
-        description: "The arc cosine, in radians. Outside [-1, 1] gives NaN.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "ASIN",
-        aliases: &[],
-        category: Category::Math,
-        description: "The arc sine, in radians. Outside [-1, 1] gives NaN.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "ATAN",
-        aliases: &[],
-        category: Category::Math,
-        description: "The arc tangent, in radians.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "CBRT",
-        aliases: &[],
-        category: Category::Math,
-        description: "The cube root.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "COS",
-        aliases: &[],
-        category: Category::Math,
-        description: "The cosine of an angle in radians.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "COSH",
-        aliases: &[],
-        category: Category::Math,
-        description: "The hyperbolic cosine.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "COT",
-        aliases: &[],
-        category: Category::Math,
-        description: "The cotangent of an angle in radians.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "DEGREES",
-        aliases: &[],
-        category: Category::Math,
-        description: "Converts radians to degrees.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "EXP",
-        aliases: &[],
-        category: Category::Math,
-        description: "e raised to the power of the argument.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "LN",
-        aliases: &[],
-        category: Category::Math,
-        description: "The natural logarithm. 0 gives -Infinity, a negative value NaN.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "RADIANS",
-        aliases: &[],
-        category: Category::Math,
-        description: "Converts degrees to radians.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "SIN",
-        aliases: &[],
-        category: Category::Math,
-        description: "The sine of an angle in radians.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "SINH",
-        aliases: &[],
-        category: Category::Math,
-        description: "The hyperbolic sine.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "SQRT",
-        aliases: &[],
-        category: Category::Math,
-        description: "The square root. A negative value gives NaN.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "TAN",
-        aliases: &[],
-        category: Category::Math,
-        description: "The tangent of an angle in radians.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
-    FunctionSpec {
-        name: "TANH",
-        aliases: &[],
-        category: Category::Math,
-        description: "The hyperbolic tangent.",
-        sigs: DOUBLE_TO_DOUBLE,
-    },
     FunctionSpec {
         name: "ABS",
         aliases: &[],
@@ -130,20 +16,6 @@ pub const SPECS: &[FunctionSpec] = &[
             Sig::new(&[P::Decimal], "DECIMAL"),
             Sig::new(&[P::Double], "DOUBLE"),
         ],
-    },
-    FunctionSpec {
-        name: "ATAN2",
-        aliases: &[],
-        category: Category::Math,
-        description: "The angle in radians of the point (x, y), given y then x.",
-        sigs: &[Sig::new(&[P::Double, P::Double], "DOUBLE")],
-    },
-    FunctionSpec {
-        name: "PI",
-        aliases: &[],
-        category: Category::Math,
-        description: "The constant pi.",
-        sigs: &[Sig::new(&[], "DOUBLE")],
     },
     FunctionSpec {
         name: "RANDOM",

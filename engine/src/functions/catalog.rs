@@ -47,6 +47,15 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
         super::mask::SPECS,
         super::regex::SPECS,
         super::math::SPECS,
+        super::trig::SPECS,
+        super::json::SPECS,
+        super::collections::array::SPECS,
+        super::collections::map::SPECS,
+        super::elt::SPECS,
+        super::url::SPECS,
+        super::geo::SPECS,
+        super::collections::build::SPECS,
+        super::value::SPECS,
     ]
     .into_iter()
     .flatten()

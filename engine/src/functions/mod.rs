@@ -18,15 +18,22 @@
 pub mod args;
 pub mod builtin;
 pub mod catalog;
+pub mod collections;
 pub mod datetime;
+pub mod elt;
 pub mod encoding;
+pub mod geo;
+pub mod json;
 pub mod mask;
 pub mod math;
 pub mod planner;
 pub mod regex;
 pub mod rounding;
 pub mod string;
+pub mod trig;
 pub mod udf;
+pub mod url;
+pub mod value;
 
 use std::sync::Arc;
 
@@ -46,7 +53,16 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(mask::udfs());
     udfs.extend(regex::udfs());
     udfs.extend(math::udfs());
+    udfs.extend(trig::udfs());
     udfs.extend(datetime::udfs());
+    udfs.extend(json::udfs());
+    udfs.extend(collections::array::udfs());
+    udfs.extend(collections::map::udfs());
+    udfs.extend(elt::udfs());
+    udfs.extend(url::udfs());
+    udfs.extend(geo::udfs());
+    udfs.extend(collections::build::udfs());
+    udfs.extend(value::udfs());
     udfs
 }
 

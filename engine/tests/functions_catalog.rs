@@ -1,0 +1,213 @@
+//! The function catalog against the SessionContext: every described function can be called,
+//! and the DataFusion built-ins we describe behave as ksqlDB's do.
+
+mod functions_support;
+
+use functions_support::{check, ctx, value};
+use sluice_engine::functions::{Category, describe_function, list_functions};
+
+/// ksqlDB's scalar functions that Sluice provides (see docs/sql-reference.md, "Functions").
+const KSQL_SCALAR_FUNCTIONS: &[&str] = &[
+    // strings
+    "CHR",
+    "CONCAT",
+    "CONCAT_WS",
+    "ELT",
+    "ENCODE",
+    "FIELD",
+    "FROM_BYTES",
+    "INITCAP",
+    "INSTR",
+    "LCASE",
+    "LEN",
+    "LPAD",
+    "LTRIM",
+    "MASK",
+    "MASK_KEEP_LEFT",
+    "MASK_KEEP_RIGHT",
+    "MASK_LEFT",
+    "MASK_RIGHT",
+    "MD5",
+    "REGEXP_EXTRACT",
+    "REGEXP_EXTRACT_ALL",
+    "REGEXP_REPLACE",
+    "REGEXP_SPLIT_TO_ARRAY",
+    "REPLACE",
+    "RPAD",
+    "RTRIM",
+    "SPLIT",
+    "SPLIT_TO_MAP",
+    "SUBSTRING",
+    "TO_BYTES",
+    "TRIM",
+    "UCASE",
+    "UUID",
+    "INT_FROM_BYTES",
+    "BIGINT_FROM_BYTES",
+    "DOUBLE_FROM_BYTES",
+    // nulls
+    "COALESCE",
+    "IFNULL",
+    "NULLIF",
+    // math
+    "ABS",
+    "ACOS",
+    "ASIN",
+    "ATAN",
+    "ATAN2",
+    "CBRT",
+    "CEIL",
+    "COS",
+    "COSH",
+    "COT",
+    "DEGREES",
+    "EXP",
+    "FLOOR",
+    "GREATEST",
+    "LEAST",
+    "LN",
+    "LOG",
+    "PI",
+    "POWER",
+    "RADIANS",
+    "RANDOM",
+    "ROUND",
+    "SIGN",
+    "SIN",
+    "SINH",
+    "SQRT",
+    "TAN",
+    "TANH",
+    "TRUNC",
+    // date and time
+    "CONVERT_TZ",
+    "DATEADD",
+    "DATESUB",
+    "DATETOSTRING",
+    "FORMAT_DATE",
+    "FORMAT_TIME",
+    "FORMAT_TIMESTAMP",
+    "FROM_DAYS",
+    "FROM_UNIXTIME",
+    "PARSE_DATE",
+    "PARSE_TIME",
+    "PARSE_TIMESTAMP",
+    "STRINGTODATE",
+    "STRINGTOTIMESTAMP",
+    "TIMEADD",
+    "TIMESUB",
+    "TIMESTAMPADD",
+    "TIMESTAMPSUB",
+    "TIMESTAMPTOSTRING",
+    "UNIX_DATE",
+    "UNIX_TIMESTAMP",
+    // JSON
+    "EXTRACTJSONFIELD",
+    "IS_JSON_STRING",
+    "JSON_ARRAY_CONTAINS",
+    "JSON_ARRAY_LENGTH",
+    "JSON_CONCAT",
+    "JSON_ITEMS",
+    "JSON_KEYS",
+    "JSON_RECORDS",
+    "TO_JSON_STRING",
+    // collections
+    "ARRAY_CONCAT",
+    "ARRAY_CONTAINS",
+    "ARRAY_DISTINCT",
+    "ARRAY_EXCEPT",
+    "ARRAY_INTERSECT",
+    "ARRAY_JOIN",
+    "ARRAY_LENGTH",
+    "ARRAY_MAX",
+    "ARRAY_MIN",
+    "ARRAY_REMOVE",
+    "ARRAY_SORT",
+    "ARRAY_UNION",
+    "AS_MAP",
+    "ENTRIES",
+    "GENERATE_SERIES",
+    "MAP_KEYS",
+    "MAP_UNION",
+    "MAP_VALUES",
+    "SLICE",
+    // URL, geo, other
+    "URL_DECODE_PARAM",
+    "URL_ENCODE_PARAM",
+    "URL_EXTRACT_FRAGMENT",
+    "URL_EXTRACT_HOST",
+    "URL_EXTRACT_PARAMETER",
+    "URL_EXTRACT_PATH",
+    "URL_EXTRACT_PORT",
+    "URL_EXTRACT_PROTOCOL",
+    "URL_EXTRACT_QUERY",
+    "GEO_DISTANCE",
+    "AS_VALUE",
+];
+
+#[test]
+fn every_described_function_is_registered() {
+    let ctx = ctx();
+    let state = ctx.state();
+    let registered = state.scalar_functions();
+    let missing: Vec<&str> = list_functions()
+        .iter()
+        .filter(|f| !registered.contains_key(&f.name.to_ascii_lowercase()))
+        .map(|f| f.name)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "described but not callable: {missing:?}"
+    );
+}
+
+#[test]
+fn catalog_describes_ksql_functions_by_category() {
+    let missing: Vec<&str> = KSQL_SCALAR_FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|name| describe_function(name).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ksqlDB functions not described: {missing:?}"
+    );
+    let round = describe_function("round").expect("ROUND");
+    assert_eq!(round.category, Category::Math);
+    assert!(
+        round
+            .signatures
+            .contains(&"ROUND(DOUBLE) -> BIGINT".to_string())
+    );
+    assert!(!round.builtin);
+    let coalesce = describe_function("COALESCE").expect("COALESCE");
+    assert!(coalesce.builtin);
+    let dateadd = describe_function("DATEADD").expect("DATEADD");
+    assert_eq!(
+        dateadd.signatures,
+        vec!["DATEADD(VARCHAR, INT, DATE) -> DATE"]
+    );
+}
+
+#[tokio::test]
+async fn builtins_with_ksql_semantics() {
+    check(&[
+        ("IFNULL(CAST(NULL AS VARCHAR), 'alt')", "alt"),
+        ("IFNULL('x', 'alt')", "x"),
+        ("COALESCE(NULL, NULL, 3)", "3"),
+        ("NULLIF(1, 1)", "NULL"),
+        ("NULLIF(1, 2)", "1"),
+        ("REPLACE('anaconda', 'a', 'o')", "onocondo"),
+        ("REPLACE('anaconda', CAST(NULL AS VARCHAR), 'o')", "NULL"),
+        ("MD5('hello')", "5d41402abc4b2a76b9719d911017c592"),
+        ("TRIM('  a  ')", "a"),
+        ("LEN(UUID())", "36"),
+        ("SQRT(-1)", "NaN"),
+        ("LN(0)", "-inf"),
+        ("ASIN(2)", "NaN"),
+        ("ATAN2(1, 1)", "0.7853981633974483"),
+    ])
+    .await;
+    let pi: f64 = value("PI()").await.parse().expect("number");
+    assert!((pi - std::f64::consts::PI).abs() < 1e-15);
+}
