@@ -224,7 +224,7 @@ async fn insert_values_then_push_query_with_limit() {
         "SET 'auto.offset.reset' = 'earliest';
          INSERT INTO orders (id, amount, item) VALUES ('o1', 120.5, 'pen');
          INSERT INTO orders (id, amount, item) VALUES ('o2', 10, 'cup');
-         INSERT INTO orders VALUES ('o3', 300, 'lamp');",
+         INSERT INTO orders VALUES ('o3', 300, LCASE('LAMP'));",
     )
     .await;
     let stored = read_topic(&broker, "orders");

@@ -12,12 +12,13 @@ use arrow::array::{ArrayRef, new_null_array};
 use arrow::compute::cast;
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
-use datafusion::prelude::SessionContext;
 use sluice_broker::{Broker, Durability, new_record};
 
 use crate::catalog::error::{EngineError, Result};
+use crate::catalog::plan::quoted;
 use crate::catalog::source::SourceInfo;
 use crate::format::encode_batch;
+use crate::query::streaming_session;
 use crate::sql::InsertValues;
 use crate::types::schema::rowtime_arrow_type;
 use crate::types::{ColumnKind, PseudoColumn};
@@ -75,9 +76,10 @@ pub async fn insert_values(
         .values
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{v} AS \"c{i}\""))
+        .map(|(i, v)| format!("{} AS \"c{i}\"", quoted(v.clone(), false)))
         .collect();
-    let ctx = SessionContext::new();
+    // The streaming session has ksqlDB's functions, so `VALUES (UCASE('a'), ...)` works.
+    let ctx = streaming_session(1);
     let batches = ctx
         .sql(&format!("SELECT {}", select.join(", ")))
         .await?

@@ -332,7 +332,7 @@ pub fn quote(name: &str) -> String {
 
 /// `expr` as SQL text with every column identifier double-quoted (and ROWTIME renamed to
 /// [`EVENT_TIME_COLUMN`] when `event_time`).
-fn quoted(mut expr: Expr, event_time: bool) -> String {
+pub(crate) fn quoted(mut expr: Expr, event_time: bool) -> String {
     let requote = |ident: &mut Ident| {
         if event_time && ident.value == PseudoColumn::RowTime.name() {
             ident.value = EVENT_TIME_COLUMN.to_string();
