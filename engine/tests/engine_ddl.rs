@@ -103,6 +103,24 @@ async fn sink_schema_key_and_formats_come_from_the_query() {
         ("priced_out", "DELIMITED", "KAFKA")
     );
     assert_eq!(broker.topic("priced_out").unwrap().partitions, 4);
+    let err = error_of(
+        &engine,
+        "CREATE STREAM loop WITH (KAFKA_TOPIC='orders') AS SELECT * FROM orders;",
+    )
+    .await;
+    assert_eq!(
+        err,
+        "Cannot write LOOP into 'orders': it is the topic of ORDERS, which the query reads."
+    );
+    let err = error_of(
+        &engine,
+        "CREATE STREAM again WITH (KAFKA_TOPIC='priced_out', PARTITIONS=1) AS SELECT * FROM orders;",
+    )
+    .await;
+    assert!(
+        err.contains("KSQL expects 1 partitions (topic has 4)"),
+        "{err}"
+    );
     let d = describe(&engine, "by_item").await;
     assert_eq!(d.fields[0].name, "ITEM");
     assert_eq!(d.fields[0].annotation.as_deref(), Some("(key)"));

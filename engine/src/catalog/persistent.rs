@@ -113,6 +113,23 @@ pub async fn create_as(
         .topic(&planned.source.topic)
         .map_or(1, |t| t.partitions);
     let partitions = shape.partitions.unwrap_or(source_partitions);
+    if topic == planned.source.topic {
+        return Err(EngineError::invalid(format!(
+            "Cannot write {name} into '{topic}': it is the topic of {}, which the query reads.",
+            planned.source.name
+        )));
+    }
+    if let (Some(meta), Some(wanted)) = (ctx.broker.topic(&topic), shape.partitions)
+        && meta.partitions != wanted
+        && !ctx.is_replay()
+    {
+        return Err(EngineError::invalid(format!(
+            "A Kafka topic with the name '{topic}' already exists, with different \
+             partition/replica configuration than required. KSQL expects {wanted} partitions \
+             (topic has {}), 1 replication factor (topic has 1).",
+            meta.partitions
+        )));
+    }
 
     // OR REPLACE: the query writing the old definition is replaced, keeping its id (and so its
     // offsets).
