@@ -7,9 +7,9 @@
 //! ksqlDB's CLI). Statements that change the catalog run one at a time under one lock; queries
 //! return a [`RowStream`](crate::catalog::RowStream) and run on their own once started.
 //!
-//! Session properties (`SET 'auto.offset.reset'='earliest'`) belong to the engine handle for
-//! now: every caller of one `Engine` shares them. The Postgres wire will want one set per
-//! connection: give it its own map and pass it in where `State::properties` is used.
+//! Session properties (`SET 'auto.offset.reset'='earliest'`) belong to a
+//! [`Session`](crate::catalog::session::Session): `Engine::session()` gives each connection its
+//! own; `Engine::execute` uses one default session shared by every caller of that method.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +31,7 @@ use crate::catalog::push::{
     PrintOptions, TransientOptions, resolve_topic, start_print, start_select,
 };
 use crate::catalog::result::{Rows, StatementResult};
+use crate::catalog::session::{Session, SessionProperties};
 use crate::catalog::{Catalog, CommandLog, insert_values};
 use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
@@ -52,6 +53,8 @@ struct Inner {
     /// One statement that changes the catalog at a time: the command topic's order is the
     /// order statements took effect in, and query ids built from offsets stay unique.
     state: Mutex<State>,
+    /// The properties of [`Engine::execute`]'s default session.
+    default_properties: SessionProperties,
 }
 
 impl Drop for Inner {
@@ -73,7 +76,6 @@ impl std::fmt::Debug for Inner {
 #[derive(Debug, Default)]
 struct State {
     catalog: Catalog,
-    properties: BTreeMap<String, String>,
     transient_queries: u64,
 }
 
@@ -91,11 +93,12 @@ impl Engine {
                 commands,
                 processing_log,
                 state: Mutex::new(State::default()),
+                default_properties: SessionProperties::default(),
             }),
         };
         let builtin = parse_statement(PROCESSING_LOG_DDL)?;
         engine
-            .run_catalog_statement(&builtin, PROCESSING_LOG_DDL, Mode::Builtin, None)
+            .run_catalog_statement(&builtin, PROCESSING_LOG_DDL, Mode::Builtin, Props::None)
             .await?;
         let replay = engine.inner.commands.read_all()?;
         tracing::info!(commands = replay.len(), "replaying the command topic");
@@ -128,7 +131,7 @@ impl Engine {
                     &statement,
                     &command.statement,
                     mode,
-                    Some(&command.properties),
+                    Props::Stored(&command.properties),
                 )
                 .await
             {
@@ -144,11 +147,27 @@ impl Engine {
         &self.inner.broker
     }
 
+    /// A new session: its own properties (SET/UNSET), the same catalog and queries.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
+    }
+
     /// Runs every statement of `script` in order and returns one result per statement. The
     /// whole script is parsed first, so a typo anywhere runs nothing (line and column of the
     /// error are positions in `script`); then execution stops at the first statement that
-    /// fails, and the statements before it have taken effect, as in ksqlDB.
+    /// fails, and the statements before it have taken effect, as in ksqlDB. Properties are
+    /// those of the engine's default session (see [`Engine::session`] for one of your own).
     pub async fn execute(&self, script: &str) -> Result<Vec<StatementResult>> {
+        let properties = self.inner.default_properties.clone();
+        self.execute_in(&properties, script).await
+    }
+
+    /// [`Engine::execute`] with the properties of a session.
+    pub(crate) async fn execute_in(
+        &self,
+        properties: &SessionProperties,
+        script: &str,
+    ) -> Result<Vec<StatementResult>> {
         let mut statements = Vec::new();
         for parsed in parse_script(script) {
             statements.push((parsed.result?, parsed.source.text));
@@ -163,10 +182,10 @@ impl Engine {
                             path: path.clone(),
                             message: e.to_string(),
                         })?;
-                results.extend(Box::pin(self.execute(&file)).await?);
+                results.extend(Box::pin(self.execute_in(properties, &file)).await?);
                 continue;
             }
-            results.push(self.execute_parsed(&statement, text).await?);
+            results.push(self.execute_parsed(&statement, text, properties).await?);
         }
         Ok(results)
     }
@@ -203,9 +222,14 @@ impl Engine {
             .map(|q| q.processing_log.count())
     }
 
-    async fn execute_parsed(&self, statement: &Statement, text: &str) -> Result<StatementResult> {
+    async fn execute_parsed(
+        &self,
+        statement: &Statement,
+        text: &str,
+        properties: &SessionProperties,
+    ) -> Result<StatementResult> {
         match statement {
-            Statement::Query(query) => self.transient(query).await,
+            Statement::Query(query) => self.transient(query, &properties.snapshot()).await,
             Statement::Print(print) => {
                 let topic = resolve_topic(self.broker(), &print.topic.value)?;
                 let stream = start_print(
@@ -236,7 +260,7 @@ impl Engine {
                 Ok(status(""))
             }
             _ => {
-                self.run_catalog_statement(statement, text, Mode::User, None)
+                self.run_catalog_statement(statement, text, Mode::User, Props::Session(properties))
                     .await
             }
         }
@@ -248,28 +272,30 @@ impl Engine {
         statement: &Statement,
         text: &str,
         mode: Mode,
-        replay_properties: Option<&BTreeMap<String, String>>,
+        props: Props<'_>,
     ) -> Result<StatementResult> {
         let inner = &self.inner;
         let mut guard = inner.state.lock().await;
-        let State {
-            catalog,
-            properties,
-            ..
-        } = &mut *guard;
+        let State { catalog, .. } = &mut *guard;
         let broker = &inner.broker;
+        let session = match props {
+            Props::Session(session) => Some(session),
+            _ => None,
+        };
         match statement {
             Statement::SetProperty { name, value } => {
                 if name == "auto.offset.reset" {
                     parse_offset_reset(value)?;
                 }
-                properties.insert(name.clone(), value.clone());
+                if let Some(session) = session {
+                    session.set(name, value);
+                }
                 return Ok(status(format!(
                     "Successfully changed local property '{name}' to '{value}'."
                 )));
             }
             Statement::UnsetProperty(name) => {
-                return match properties.remove(name) {
+                return match session.and_then(|s| s.unset(name)) {
                     Some(old) => Ok(status(format!(
                         "Successfully unset local property '{name}' (value was '{old}')."
                     ))),
@@ -285,7 +311,9 @@ impl Engine {
                     ListKind::Topics => show_topics(broker, false),
                     ListKind::AllTopics => show_topics(broker, true),
                     ListKind::Queries => show_queries(catalog, *extended),
-                    ListKind::Properties => show_properties(properties),
+                    ListKind::Properties => {
+                        show_properties(&session.map(|s| s.snapshot()).unwrap_or_default())
+                    }
                     ListKind::Functions => show_functions(),
                     ListKind::Types => {
                         let mut rows = Rows::new(&["Type Name", "Schema"]);
@@ -325,7 +353,11 @@ impl Engine {
             }
             _ => {}
         }
-        let properties = replay_properties.unwrap_or(properties).clone();
+        let properties = match props {
+            Props::Session(session) => session.snapshot(),
+            Props::Stored(stored) => stored.clone(),
+            Props::None => BTreeMap::new(),
+        };
         let mut ctx = Ctx {
             broker,
             commands: &inner.commands,
@@ -354,12 +386,15 @@ impl Engine {
 
     /// A transient query: `EMIT CHANGES` is a push query from `auto.offset.reset`; without it,
     /// a query over a stream scans what the topic holds now (ksqlDB's pull query on a stream).
-    async fn transient(&self, query: &Query) -> Result<StatementResult> {
+    async fn transient(
+        &self,
+        query: &Query,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<StatementResult> {
         let (planned, start, id) = {
             let mut state = self.inner.state.lock().await;
             let planned = plan_select(query, &state.catalog, SelectUse::Transient)?;
-            let reset = state
-                .properties
+            let reset = properties
                 .get("auto.offset.reset")
                 .map(String::as_str)
                 .unwrap_or("latest");
@@ -387,6 +422,17 @@ impl Engine {
         let stream = start_select(self.broker(), &id, planned, options, log).await?;
         Ok(StatementResult::Stream(stream))
     }
+}
+
+/// Where the properties of a statement come from.
+#[derive(Clone, Copy)]
+enum Props<'a> {
+    /// A user's session (SET and UNSET change it).
+    Session(&'a SessionProperties),
+    /// Stored with a replayed command.
+    Stored(&'a BTreeMap<String, String>),
+    /// None (built-in statements).
+    None,
 }
 
 /// `ASSERT [NOT EXISTS] TOPIC name [WITH (PARTITIONS=n)] [TIMEOUT n unit]`: waits up to the

@@ -12,5 +12,5 @@ pub mod sql;
 pub mod testing;
 pub mod types;
 
-pub use catalog::{EngineError, RowStream, StatementResult};
+pub use catalog::{EngineError, RowStream, Session, StatementResult};
 pub use engine::Engine;

@@ -508,3 +508,52 @@ async fn timestamp_column_is_rowtime_everywhere() {
     );
     engine.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_session_has_its_own_properties() {
+    let (_dir, _broker, engine) = engine_with_orders().await;
+    let a = engine.session();
+    let b = engine.session();
+    a.execute("SET 'auto.offset.reset' = 'earliest';")
+        .await
+        .unwrap();
+    assert_eq!(
+        a.properties().get("auto.offset.reset").map(String::as_str),
+        Some("earliest")
+    );
+    assert!(b.properties().is_empty());
+    run(&engine, "INSERT INTO orders VALUES ('old', 1, 'x');").await;
+
+    // A starts from the earliest record, B (default latest) only sees the one inserted after.
+    let mut from_a = a
+        .execute("SELECT id FROM orders EMIT CHANGES LIMIT 1;")
+        .await
+        .unwrap();
+    let mut from_b = b
+        .execute("SELECT id FROM orders EMIT CHANGES LIMIT 1;")
+        .await
+        .unwrap();
+    let mut stream_a = from_a.pop().unwrap().into_stream().unwrap();
+    let mut stream_b = from_b.pop().unwrap().into_stream().unwrap();
+    assert_eq!(
+        stream_a.collect_rows(1).await.unwrap(),
+        vec![vec!["old".to_string()]]
+    );
+    run(&engine, "INSERT INTO orders VALUES ('new', 1, 'y');").await;
+    assert_eq!(
+        stream_b.collect_rows(1).await.unwrap(),
+        vec![vec!["new".to_string()]]
+    );
+
+    let mut shown = b.execute("SHOW PROPERTIES;").await.unwrap();
+    let Some(StatementResult::Rows(props)) = shown.pop() else {
+        panic!("not rows");
+    };
+    let i = props
+        .column("Property")
+        .iter()
+        .position(|p| *p == "auto.offset.reset")
+        .unwrap();
+    assert_eq!(props.rows[i][2], "latest");
+    engine.close().await;
+}

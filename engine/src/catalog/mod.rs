@@ -18,6 +18,7 @@ pub mod persistent;
 pub mod plan;
 pub mod push;
 pub mod result;
+pub mod session;
 pub mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +29,7 @@ pub use error::{EngineError, Result};
 pub use result::{
     CommandStatus, FieldDescription, RowStream, Rows, SourceDescription, StatementResult,
 };
+pub use session::Session;
 pub use source::SourceInfo;
 
 use crate::exec::ProcessingLog;
