@@ -113,7 +113,10 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
     let mut items = Vec::new();
     let mut names = Vec::new();
     let mut key = Vec::new();
-    for (i, item) in query.projection.iter().enumerate() {
+    // ksqlDB numbers the names it makes up, not the select items: `SELECT id, ABS(x)` has
+    // columns ID and KSQL_COL_0.
+    let mut synthetic = 0;
+    for item in &query.projection {
         match item {
             SelectItem::Wildcard(_) => {
                 expand(&source, &reference, &mut items, &mut names, &mut key)
@@ -139,7 +142,10 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
             }
             SelectItem::UnnamedExpr(expr) => {
                 let column = column_of(expr);
-                let name = column.clone().unwrap_or_else(|| format!("KSQL_COL_{i}"));
+                let name = column.clone().unwrap_or_else(|| {
+                    synthetic += 1;
+                    format!("KSQL_COL_{}", synthetic - 1)
+                });
                 if let Some(c) = &column
                     && source.schema.key.iter().any(|k| &k.name == c)
                 {
@@ -418,4 +424,106 @@ pub fn check_persistent_source(source: &SourceInfo) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{FormatKind, RecordFormat};
+    use crate::sql::{Statement, parse_statement};
+    use crate::types::{Column, LogicalSchema};
+
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        let source = SourceInfo {
+            name: "ORDERS".into(),
+            kind: SourceKind::Stream,
+            schema: LogicalSchema::from_columns([
+                Column::key("ID", SqlType::String),
+                Column::value("AMOUNT", SqlType::Double),
+                Column::value("TS", SqlType::BigInt),
+            ]),
+            topic: "orders".into(),
+            format: RecordFormat::new(FormatKind::Kafka, FormatKind::Json),
+            timestamp_column: None,
+            timestamp_format: None,
+            is_source: false,
+            statement_is_query: false,
+            statement: String::new(),
+        };
+        catalog.sources.insert("ORDERS".into(), source);
+        catalog
+    }
+
+    fn plan(sql: &str, usage: SelectUse) -> Result<PlannedSelect> {
+        let Statement::Query(query) = parse_statement(sql).unwrap() else {
+            panic!("not a query");
+        };
+        plan_select(&query, &catalog(), usage)
+    }
+
+    #[test]
+    fn star_expands_to_declared_columns_and_keeps_the_key() {
+        let planned = plan(
+            "SELECT * FROM orders WHERE amount > 1;",
+            SelectUse::Persistent,
+        )
+        .unwrap();
+        assert_eq!(
+            planned.sql,
+            "SELECT \"ORDERS\".\"ID\" AS \"ID\", \"ORDERS\".\"AMOUNT\" AS \"AMOUNT\", \
+             \"ORDERS\".\"TS\" AS \"TS\", \"ORDERS\".\"ROWTIME\" AS \"ROWTIME\" FROM \"ORDERS\" \
+             WHERE \"AMOUNT\" > 1"
+        );
+        assert_eq!(planned.key, ["ID"]);
+    }
+
+    #[test]
+    fn expressions_get_ksql_col_names_and_functions_lower_case() {
+        let planned = plan(
+            "SELECT id AS k, ABS(amount), o.ts FROM orders o EMIT CHANGES LIMIT 3;",
+            SelectUse::Transient,
+        )
+        .unwrap();
+        assert_eq!(
+            planned.sql,
+            "SELECT \"ID\" AS \"K\", abs(\"AMOUNT\") AS \"KSQL_COL_0\", \"O\".\"TS\" AS \"TS\" \
+             FROM \"ORDERS\" AS \"O\""
+        );
+        assert_eq!(planned.key, ["K"]);
+        assert_eq!(planned.limit, Some(3));
+    }
+
+    #[test]
+    fn persistent_queries_need_the_key_and_no_limit() {
+        let err = plan("SELECT amount FROM orders;", SelectUse::Persistent).unwrap_err();
+        assert!(
+            err.to_string().starts_with("Key missing from projection"),
+            "{err}"
+        );
+        let err = plan("SELECT * FROM orders LIMIT 1;", SelectUse::Persistent).unwrap_err();
+        assert!(
+            err.to_string().starts_with("LIMIT is not supported"),
+            "{err}"
+        );
+        let err = plan("SELECT * FROM nope;", SelectUse::Transient).unwrap_err();
+        assert_eq!(err.to_string(), "NOPE does not exist.");
+    }
+
+    #[test]
+    fn partition_by_a_projected_column_makes_it_the_key() {
+        let planned = plan(
+            "SELECT amount, id FROM orders PARTITION BY amount;",
+            SelectUse::Persistent,
+        )
+        .unwrap();
+        assert_eq!(planned.key, ["AMOUNT"]);
+        assert!(
+            plan(
+                "SELECT id FROM orders PARTITION BY amount;",
+                SelectUse::Persistent
+            )
+            .is_err()
+        );
+    }
 }
