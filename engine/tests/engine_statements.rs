@@ -485,7 +485,9 @@ async fn timestamp_column_is_rowtime_everywhere() {
          INSERT INTO events VALUES ('e1', STRUCT(a := 1, b := 'x'), 12345);
          INSERT INTO texts VALUES ('t1', '1970-01-01 00:00:02');
          CREATE STREAM early AS SELECT id, payload->b AS b FROM events WHERE ROWTIME < CAST('1970-01-02 00:00:00' AS TIMESTAMP);
-         CREATE STREAM parsed AS SELECT id FROM texts;",
+         CREATE STREAM parsed AS SELECT id FROM texts;
+         CREATE STREAM retimed WITH (TIMESTAMP='next_ts') AS
+             SELECT id, ts + 1000 AS next_ts FROM events WHERE ROWTIME < CAST('1970-01-02 00:00:00' AS TIMESTAMP);",
     )
     .await;
     // The record was appended now, but its event time is 12345: it passes the filter and the
@@ -497,6 +499,16 @@ async fn timestamp_column_is_rowtime_everywhere() {
     );
     let out = wait_for_records(&broker, "PARSED", 1).await;
     assert_eq!(out[0].2, 2_000);
+    // WITH (TIMESTAMP=...) on CREATE ... AS SELECT: the sink records take that column's time.
+    let out = wait_for_records(&broker, "RETIMED", 1).await;
+    assert_eq!(
+        out,
+        vec![(
+            Some("e1".into()),
+            Some(r#"{"NEXT_TS":13345}"#.into()),
+            13_345
+        )]
+    );
     let err = error_of(
         &engine,
         "CREATE STREAM bad (v STRING) WITH (KAFKA_TOPIC='texts', VALUE_FORMAT='JSON', TIMESTAMP='nope');",

@@ -82,7 +82,7 @@ pub async fn create_as(
     }
     let properties = &create.properties;
     check_property_names(properties, &[QUERY_ID_PROPERTY])?;
-    let planned = plan_select(&create.query, ctx.catalog, SelectUse::Persistent)?;
+    let mut planned = plan_select(&create.query, ctx.catalog, SelectUse::Persistent)?;
     check_persistent_source(&planned.source)?;
     if create.kind == SourceKind::Table {
         return Err(EngineError::invalid(
@@ -104,6 +104,9 @@ pub async fn create_as(
         .for_sink(|name| properties.get_str(name))?;
     validate_formats(&schema, &format)?;
     let (timestamp, timestamp_format) = timestamp_column(properties, &schema)?;
+    if let Some(column) = timestamp.as_ref().and_then(|c| schema.find(c)) {
+        planned.set_sink_timestamp(&column.name, &column.sql_type, timestamp_format.as_deref())?;
+    }
     let shape = topic_shape(properties)?;
     let topic = properties
         .get_str("KAFKA_TOPIC")

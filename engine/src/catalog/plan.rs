@@ -46,6 +46,15 @@ pub enum SelectUse {
 pub struct PlannedSelect {
     /// DataFusion SQL over the sources' names.
     pub sql: String,
+    /// The output columns: SQL expression and name.
+    pub items: Vec<(String, String)>,
+    /// The FROM clause.
+    pub from: String,
+    /// The WHERE condition.
+    pub selection: Option<String>,
+    /// The expression of the hidden ROWTIME column a persistent query writes as the sink
+    /// record's timestamp.
+    pub rowtime: Option<String>,
     /// The source read (one today: joins come with issue 6).
     pub source: SourceInfo,
     /// The output columns' names that carry the source key through (the sink key).
@@ -55,6 +64,41 @@ pub struct PlannedSelect {
 }
 
 impl PlannedSelect {
+    /// Writes [`PlannedSelect::sql`] from the parts.
+    fn build_sql(&mut self) {
+        let mut columns: Vec<String> = self
+            .items
+            .iter()
+            .map(|(expr, name)| format!("{expr} AS {}", quote(name)))
+            .collect();
+        if let Some(rowtime) = &self.rowtime {
+            columns.push(format!("{rowtime} AS \"ROWTIME\""));
+        }
+        self.sql = format!("SELECT {} FROM {}", columns.join(", "), self.from);
+        if let Some(selection) = &self.selection {
+            self.sql.push_str(&format!(" WHERE {selection}"));
+        }
+    }
+
+    /// `CREATE ... WITH (TIMESTAMP='col' [, TIMESTAMP_FORMAT='...']) AS SELECT`: the sink
+    /// records take their timestamp from output column `column` (of type `sql_type`).
+    pub fn set_sink_timestamp(
+        &mut self,
+        column: &str,
+        sql_type: &SqlType,
+        format: Option<&str>,
+    ) -> Result<()> {
+        let Some((expr, _)) = self.items.iter().find(|(_, name)| name == column) else {
+            return Err(EngineError::invalid(format!(
+                "The TIMESTAMP column set in the WITH clause does not exist in the schema: \
+                 '{column}'"
+            )));
+        };
+        self.rowtime = Some(event_time_expr(&format!("({expr})"), sql_type, format));
+        self.build_sql();
+        Ok(())
+    }
+
     /// The sources as the query runner wants them.
     pub fn query_sources(&self) -> Vec<QuerySource> {
         // The runner registers the table by parsing this name, which lower-cases unquoted
@@ -110,8 +154,8 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
         .is_some_and(|c| source.schema.find(c).is_some());
     let reference = from.reference_name().value.clone();
 
-    let mut items = Vec::new();
-    let mut names = Vec::new();
+    let mut items: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut key = Vec::new();
     // ksqlDB numbers the names it makes up, not the select items: `SELECT id, ABS(x)` has
     // columns ID and KSQL_COL_0.
@@ -151,11 +195,7 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
                 {
                     key.push(name.clone());
                 }
-                items.push(format!(
-                    "{} AS {}",
-                    quoted(expr.clone(), event_time),
-                    quote(&name)
-                ));
+                items.push(quoted(expr.clone(), event_time));
                 names.push(name);
             }
             SelectItem::ExprWithAlias { expr, alias } => {
@@ -164,11 +204,7 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
                 {
                     key.push(alias.value.clone());
                 }
-                items.push(format!(
-                    "{} AS {}",
-                    quoted(expr.clone(), event_time),
-                    quote(&alias.value)
-                ));
+                items.push(quoted(expr.clone(), event_time));
                 names.push(alias.value.clone());
             }
         }
@@ -217,34 +253,31 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
             missing.join(", ")
         )));
     }
-    if usage == SelectUse::Persistent {
-        // The sink record keeps the source record's (event) time; the sink schema leaves
-        // ROWTIME out.
-        let rowtime = if event_time {
+    // A persistent query's sink record keeps the source record's (event) time; the sink
+    // schema leaves ROWTIME out.
+    let rowtime = (usage == SelectUse::Persistent).then(|| {
+        let column = if event_time {
             EVENT_TIME_COLUMN
         } else {
             "ROWTIME"
         };
-        items.push(format!(
-            "{}.{} AS \"ROWTIME\"",
-            quote(&reference),
-            quote(rowtime)
-        ));
-    }
-    let mut sql = format!(
-        "SELECT {} FROM {}",
-        items.join(", "),
-        from_clause(&source, from.alias.as_ref().map(|a| a.value.as_str()))
-    );
-    if let Some(selection) = &query.selection {
-        sql.push_str(&format!(" WHERE {}", quoted(selection.clone(), event_time)));
-    }
-    Ok(PlannedSelect {
-        sql,
+        format!("{}.{}", quote(&reference), quote(column))
+    });
+    let mut planned = PlannedSelect {
+        sql: String::new(),
+        items: items.into_iter().zip(names).collect(),
+        from: from_clause(&source, from.alias.as_ref().map(|a| a.value.as_str())),
+        selection: query
+            .selection
+            .as_ref()
+            .map(|s| quoted(s.clone(), event_time)),
+        rowtime,
         source,
         key,
         limit: query.limit,
-    })
+    };
+    planned.build_sql();
+    Ok(planned)
 }
 
 /// The name ROWTIME takes inside a query over a source with `TIMESTAMP='col'`.
@@ -272,15 +305,11 @@ fn from_clause(source: &SourceInfo, alias: Option<&str>) -> String {
             None => quote(&source.name),
         };
     };
-    let name = quote(&column.name);
-    let rowtime = match (&column.sql_type, &source.timestamp_format) {
-        (SqlType::Timestamp, _) => name,
-        (SqlType::String, Some(format)) => format!(
-            "arrow_cast(parse_timestamp({name}, '{}'), 'Timestamp(Millisecond, None)')",
-            format.replace('\'', "''")
-        ),
-        _ => format!("arrow_cast({name}, 'Timestamp(Millisecond, None)')"),
-    };
+    let rowtime = event_time_expr(
+        &quote(&column.name),
+        &column.sql_type,
+        source.timestamp_format.as_deref(),
+    );
     let mut columns = vec![format!("{rowtime} AS {}", quote(EVENT_TIME_COLUMN))];
     columns.extend(
         source
@@ -299,6 +328,19 @@ fn from_clause(source: &SourceInfo, alias: Option<&str>) -> String {
     )
 }
 
+/// `expr` (a TIMESTAMP, a BIGINT of epoch milliseconds, or a STRING in `format`) as a ROWTIME
+/// value: an Arrow millisecond timestamp.
+fn event_time_expr(expr: &str, sql_type: &SqlType, format: Option<&str>) -> String {
+    match (sql_type, format) {
+        (SqlType::Timestamp, _) => format!("arrow_cast({expr}, 'Timestamp(Millisecond, None)')"),
+        (SqlType::String, Some(format)) => format!(
+            "arrow_cast(parse_timestamp({expr}, '{}'), 'Timestamp(Millisecond, None)')",
+            format.replace('\'', "''")
+        ),
+        _ => format!("arrow_cast({expr}, 'Timestamp(Millisecond, None)')"),
+    }
+}
+
 /// Appends the declared columns of `source` (what `*` means in ksqlDB).
 fn expand(
     source: &SourceInfo,
@@ -308,12 +350,7 @@ fn expand(
     key: &mut Vec<String>,
 ) {
     for column in source.schema.columns() {
-        items.push(format!(
-            "{}.{} AS {}",
-            quote(reference),
-            quote(&column.name),
-            quote(&column.name)
-        ));
+        items.push(format!("{}.{}", quote(reference), quote(&column.name)));
         names.push(column.name.clone());
         if column.kind == ColumnKind::Key {
             key.push(column.name.clone());
