@@ -23,15 +23,24 @@ async fn describe(engine: &Engine, name: &str) -> sluice_engine::catalog::Source
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_register_and_stream_their_changes() {
-    let (_dir, _broker, engine) = open().await;
+    let (_dir, broker, engine) = open().await;
     run(
         &engine,
         "SET 'auto.offset.reset' = 'earliest';
          CREATE TABLE users (id STRING PRIMARY KEY, name STRING)
              WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM clicks (id STRING KEY) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON',
+             PARTITIONS=1, RETENTION_MS=3600000);
          INSERT INTO users VALUES ('u1', 'ann');",
     )
     .await;
+    // A table's topic is compacted; RETENTION_MS reaches the topic.
+    let users = broker.topic("users").unwrap();
+    assert!(users.config.cleanup_policy.compact);
+    assert_eq!(
+        broker.topic("clicks").unwrap().config.retention_ms,
+        3_600_000
+    );
     assert_eq!(
         rows(&engine, "SHOW TABLES;").await.rows,
         vec![vec!["USERS", "users", "KAFKA", "JSON", "false"]]

@@ -137,7 +137,8 @@ pub async fn create_source(
     }
     ctx.persist(text, None).await?;
     if exists.is_none() {
-        create_topic(ctx, &topic, shape.partitions.unwrap_or(1))?;
+        let configs = topic_configs(properties, create.kind)?;
+        create_topic(ctx, &topic, shape.partitions.unwrap_or(1), &configs)?;
     }
     let replaced = ctx.catalog.sources.contains_key(&name);
     ctx.catalog.sources.insert(
@@ -162,9 +163,34 @@ pub async fn create_source(
     )))
 }
 
+/// The Kafka configs of a topic a statement creates: `RETENTION_MS` and `CLEANUP_POLICY` from
+/// the WITH clause; a table's topic is compacted unless it says otherwise (the latest value per
+/// key is what a table is), as ksqlDB does.
+pub fn topic_configs(
+    properties: &crate::sql::Properties,
+    kind: SourceKind,
+) -> Result<BTreeMap<String, String>> {
+    let mut configs = BTreeMap::new();
+    if kind == SourceKind::Table {
+        configs.insert("cleanup.policy".to_string(), "compact".to_string());
+    }
+    if let Some(policy) = properties.get_str("CLEANUP_POLICY") {
+        configs.insert("cleanup.policy".to_string(), policy.to_ascii_lowercase());
+    }
+    if let Some(retention) = properties.get_int("RETENTION_MS")? {
+        configs.insert("retention.ms".to_string(), retention.to_string());
+    }
+    Ok(configs)
+}
+
 /// Creates `topic` unless it exists (it does when a replayed command created it before).
-pub fn create_topic(ctx: &Ctx<'_>, topic: &str, partitions: i32) -> Result<()> {
-    match ctx.broker.create_topic(topic, partitions, &BTreeMap::new()) {
+pub fn create_topic(
+    ctx: &Ctx<'_>,
+    topic: &str,
+    partitions: i32,
+    configs: &BTreeMap<String, String>,
+) -> Result<()> {
+    match ctx.broker.create_topic(topic, partitions, configs) {
         Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use datafusion::physical_plan::displayable;
 
-use crate::catalog::ddl::{check_name_free, create_topic, kind_title};
+use crate::catalog::ddl::{check_name_free, create_topic, kind_title, topic_configs};
 use crate::catalog::describe::query_kind;
 use crate::catalog::error::{EngineError, Result};
 use crate::catalog::executor::Ctx;
@@ -163,7 +163,8 @@ pub async fn create_as(
         stop_query(old).await;
     }
     if ctx.broker.topic(&topic).is_none() {
-        create_topic(ctx, &topic, partitions)?;
+        let configs = topic_configs(properties, create.kind)?;
+        create_topic(ctx, &topic, partitions, &configs)?;
     }
     ctx.catalog.sources.insert(
         name.clone(),
