@@ -18,6 +18,7 @@
 pub mod args;
 pub mod builtin;
 pub mod catalog;
+pub mod chr;
 pub mod collections;
 pub mod datetime;
 pub mod elt;
@@ -29,6 +30,7 @@ pub mod math;
 pub mod planner;
 pub mod regex;
 pub mod rounding;
+pub mod split;
 pub mod string;
 pub mod trig;
 pub mod udf;
@@ -49,6 +51,8 @@ pub use udf::{Category, FunctionSpec, Param, Sig};
 pub fn ksql_udfs() -> Vec<ScalarUDF> {
     let mut udfs = Vec::new();
     udfs.extend(string::udfs());
+    udfs.extend(split::udfs());
+    udfs.extend(chr::udfs());
     udfs.extend(encoding::udfs());
     udfs.extend(mask::udfs());
     udfs.extend(regex::udfs());
