@@ -1,3 +1,10 @@
-//! Sluice engine.
+//! Sluice engine: the ksqlDB dialect planned into DataFusion physical plans that run continuously,
+//! epoch by epoch, over the broker's topics (see docs/architecture.md, "Engine").
 
+pub mod exec;
+pub mod format;
 pub mod functions;
+pub mod query;
+pub mod sql;
+pub mod testing;
+pub mod types;
