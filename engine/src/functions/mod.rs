@@ -34,6 +34,7 @@ pub mod split;
 pub mod string;
 pub mod trig;
 pub mod udf;
+pub mod units;
 pub mod url;
 pub mod value;
 
@@ -46,6 +47,7 @@ use datafusion::prelude::SessionContext;
 
 pub use catalog::{FunctionDescription, describe_function, list_functions};
 pub use udf::{Category, FunctionSpec, Param, Sig};
+pub use units::quote_time_units;
 
 /// Every ksqlDB function Sluice implements itself, as DataFusion UDFs.
 pub fn ksql_udfs() -> Vec<ScalarUDF> {
