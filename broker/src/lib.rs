@@ -6,7 +6,9 @@
 
 pub mod broker;
 pub mod error;
+pub mod group;
 pub mod log;
+pub mod protocol;
 pub mod topic;
 
 pub use broker::{Broker, BrokerConfig};

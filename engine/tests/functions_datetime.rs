@@ -145,3 +145,29 @@ async fn convert_tz_and_now() {
     assert_eq!(value("UNIX_TIMESTAMP() > 100").await, "true");
     assert_eq!(value("UNIX_DATE() > 100").await, "true");
 }
+
+#[tokio::test]
+async fn bare_time_units_from_the_ksql_parser() {
+    use sluice_engine::functions::quote_time_units;
+    use sluice_engine::sql::{Statement, parse_statement};
+
+    let statement = parse_statement(
+        "SELECT UNIX_DATE(DATEADD(DAYS, 10, FROM_DAYS(10))) AS D, \
+         UNIX_TIMESTAMP(TIMESTAMPSUB(SECONDS, 1, FROM_UNIXTIME(5000))) AS T FROM S EMIT CHANGES;",
+    )
+    .expect("parses");
+    let Statement::Query(mut query) = statement else {
+        panic!("not a query: {statement:?}");
+    };
+    quote_time_units(&mut query.projection);
+    let items: Vec<String> = query.projection.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        items,
+        [
+            "UNIX_DATE(DATEADD('DAYS', 10, FROM_DAYS(10))) AS D",
+            "UNIX_TIMESTAMP(TIMESTAMPSUB('SECONDS', 1, FROM_UNIXTIME(5000))) AS T"
+        ]
+    );
+    let row = functions_support::row(&format!("SELECT {}", items.join(", "))).await;
+    assert_eq!(row, ["20", "4000"]);
+}

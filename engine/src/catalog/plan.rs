@@ -376,6 +376,8 @@ pub fn quote(name: &str) -> String {
 /// `expr` as SQL text with every column identifier double-quoted (and ROWTIME renamed to
 /// [`EVENT_TIME_COLUMN`] when `event_time`).
 pub(crate) fn quoted(mut expr: Expr, event_time: bool) -> String {
+    // `DATEADD(DAYS, 1, d)`: the unit is a word, not a column (before identifiers get quoted).
+    crate::functions::quote_time_units(&mut expr);
     let requote = |ident: &mut Ident| {
         if event_time && ident.value == PseudoColumn::RowTime.name() {
             ident.value = EVENT_TIME_COLUMN.to_string();

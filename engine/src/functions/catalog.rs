@@ -43,6 +43,8 @@ impl FunctionDescription {
 fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
     [
         super::string::SPECS,
+        super::split::SPECS,
+        super::chr::SPECS,
         super::encoding::SPECS,
         super::mask::SPECS,
         super::regex::SPECS,

@@ -18,6 +18,7 @@
 pub mod args;
 pub mod builtin;
 pub mod catalog;
+pub mod chr;
 pub mod collections;
 pub mod datetime;
 pub mod elt;
@@ -29,9 +30,11 @@ pub mod math;
 pub mod planner;
 pub mod regex;
 pub mod rounding;
+pub mod split;
 pub mod string;
 pub mod trig;
 pub mod udf;
+pub mod units;
 pub mod url;
 pub mod value;
 
@@ -44,11 +47,14 @@ use datafusion::prelude::SessionContext;
 
 pub use catalog::{FunctionDescription, describe_function, list_functions};
 pub use udf::{Category, FunctionSpec, Param, Sig};
+pub use units::quote_time_units;
 
 /// Every ksqlDB function Sluice implements itself, as DataFusion UDFs.
 pub fn ksql_udfs() -> Vec<ScalarUDF> {
     let mut udfs = Vec::new();
     udfs.extend(string::udfs());
+    udfs.extend(split::udfs());
+    udfs.extend(chr::udfs());
     udfs.extend(encoding::udfs());
     udfs.extend(mask::udfs());
     udfs.extend(regex::udfs());
@@ -86,4 +92,27 @@ pub fn register_ksql_functions(ctx: &SessionContext) {
     for udf in udfs {
         ctx.register_udf(udf);
     }
+    register_lambda_functions(ctx);
 }
+
+/// ksqlDB's TRANSFORM and FILTER over arrays are DataFusion's higher-order `array_transform`
+/// and `array_filter` (same semantics: one lambda over each element), registered under the
+/// ksqlDB names. Their forms over maps (`TRANSFORM(map, (k, v) => ..., (k, v) => ...)`) and
+/// REDUCE have no DataFusion counterpart yet.
+fn register_lambda_functions(ctx: &SessionContext) {
+    for (datafusion_name, ksql_name) in LAMBDA_ALIASES {
+        let existing = ctx
+            .state()
+            .higher_order_functions()
+            .get(*datafusion_name)
+            .cloned();
+        if let Some(function) = existing {
+            let renamed = function.as_ref().clone().with_aliases([*ksql_name]);
+            ctx.register_higher_order_function(Arc::new(renamed));
+        }
+    }
+}
+
+/// DataFusion higher-order functions and the ksqlDB names they answer to.
+const LAMBDA_ALIASES: &[(&str, &str)] =
+    &[("array_transform", "transform"), ("array_filter", "filter")];

@@ -1,39 +1,22 @@
 //! ksqlDB's string functions: case, length, SUBSTRING with ksqlDB's 1-based and negative
-//! positions, CONCAT/CONCAT_WS that skip NULLs, Java-style TRIM, padding, INSTR, INITCAP, SPLIT,
-//! SPLIT_TO_MAP and CHR. Functions that also take `BYTES` (LEN, SUBSTRING, CONCAT, LPAD, RPAD,
-//! SPLIT) work on bytes exactly as on characters.
+//! positions, CONCAT/CONCAT_WS that skip NULLs, Java-style TRIM, padding, INSTR, and INITCAP. Functions that also
+//! take `BYTES` (LEN, SUBSTRING, CONCAT, LPAD, RPAD) work on bytes exactly as on characters.
 
 use datafusion::arrow::array::{
-    ArrayRef, BinaryArray, BinaryBuilder, Int32Array, ListBuilder, MapBuilder, StringArray,
-    StringBuilder,
+    ArrayRef, BinaryArray, BinaryBuilder, Int32Array, StringArray, StringBuilder,
 };
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::ScalarUDF;
 
-use super::args::{self, b, binaries, ints, out, p, ret, s, strings};
+use super::args::{b, binaries, ints, out, p, ret, s, strings};
 use super::udf::{Category, FunctionSpec, KsqlUdf, Param as P, Sig};
 
 const C: Category = Category::String;
 
 /// Every string function's spec, for the catalog.
 pub const SPECS: &[FunctionSpec] = &[
-    UCASE,
-    LCASE,
-    LEN,
-    SUBSTRING,
-    CONCAT,
-    CONCAT_WS,
-    TRIM,
-    LTRIM,
-    RTRIM,
-    LPAD,
-    RPAD,
-    INSTR,
-    INITCAP,
-    SPLIT,
-    SPLIT_TO_MAP,
-    CHR,
+    UCASE, LCASE, LEN, SUBSTRING, CONCAT, CONCAT_WS, TRIM, LTRIM, RTRIM, LPAD, RPAD, INSTR, INITCAP,
 ];
 
 /// The string functions as UDFs.
@@ -56,9 +39,6 @@ pub fn udfs() -> Vec<ScalarUDF> {
             .handles_null()
             .into_udf(),
         KsqlUdf::new(&INITCAP, ret::string, initcap).into_udf(),
-        KsqlUdf::new(&SPLIT, split_return, split).into_udf(),
-        KsqlUdf::new(&SPLIT_TO_MAP, ret::string_map, split_to_map).into_udf(),
-        KsqlUdf::new(&CHR, ret::string, chr).into_udf(),
     ]
 }
 
@@ -175,34 +155,6 @@ const INITCAP: FunctionSpec = FunctionSpec {
     description: "Capitalizes the first letter of each whitespace-separated word and lower-cases the rest.",
     sigs: &[Sig::new(&[P::Str], "VARCHAR")],
 };
-const SPLIT: FunctionSpec = FunctionSpec {
-    name: "SPLIT",
-    aliases: &[],
-    category: C,
-    description: "Splits a string (or BYTES) on a delimiter into an array, keeping empty parts; an empty delimiter splits into single characters. NULL gives NULL.",
-    sigs: &[
-        Sig::new(&[P::Str, P::Str], "ARRAY<VARCHAR>"),
-        Sig::new(&[P::Bytes, P::Bytes], "ARRAY<BYTES>"),
-    ],
-};
-const SPLIT_TO_MAP: FunctionSpec = FunctionSpec {
-    name: "SPLIT_TO_MAP",
-    aliases: &[],
-    category: C,
-    description: "Splits a string into entries on entryDelimiter and each entry into key and value on kvDelimiter; entries without kvDelimiter are dropped. NULL or empty delimiters give NULL.",
-    sigs: &[Sig::new(&[P::Str, P::Str, P::Str], "MAP<VARCHAR, VARCHAR>")],
-};
-const CHR: FunctionSpec = FunctionSpec {
-    name: "CHR",
-    aliases: &[],
-    category: C,
-    description: "The character with the given Unicode code point, given as an INT or as a '\\uXXXX' escape (a surrogate pair for code points above U+FFFF). Invalid input gives NULL.",
-    sigs: &[
-        Sig::new(&[P::Int], "VARCHAR"),
-        Sig::new(&[P::Str], "VARCHAR"),
-    ],
-};
-
 fn is_bytes(a: &[ArrayRef]) -> bool {
     a.first()
         .is_some_and(|a| matches!(a.data_type(), DataType::Binary))
@@ -491,146 +443,6 @@ fn initcap(a: &[ArrayRef], _: usize, _: &DataType) -> Result<ArrayRef> {
     })
 }
 
-fn split_return(args: &[DataType]) -> Result<DataType> {
-    Ok(args::list_of(match args.first() {
-        Some(DataType::Binary) => DataType::Binary,
-        _ => DataType::Utf8,
-    }))
-}
-
-/// Splits keeping empty parts; an empty delimiter splits into single units.
-fn split_parts<'a, T: PartialEq>(x: &'a [T], delim: &[T]) -> Vec<&'a [T]> {
-    if delim.is_empty() {
-        if x.is_empty() {
-            return vec![x];
-        }
-        return x.chunks(1).collect();
-    }
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i + delim.len() <= x.len() {
-        if &x[i..i + delim.len()] == delim {
-            parts.push(&x[start..i]);
-            i += delim.len();
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    parts.push(&x[start..]);
-    parts
-}
-
-fn split(a: &[ArrayRef], n: usize, _: &DataType) -> Result<ArrayRef> {
-    if is_bytes(a) {
-        let (v, d) = (binaries(a, 0)?, binaries(a, 1)?);
-        let mut builder = ListBuilder::new(BinaryBuilder::new());
-        for i in 0..n {
-            match (b(v, i), b(d, i)) {
-                (Some(x), Some(d)) => {
-                    for part in split_parts(x, d) {
-                        builder.values().append_value(part);
-                    }
-                    builder.append(true);
-                }
-                _ => builder.append(false),
-            }
-        }
-        return out(builder.finish());
-    }
-    let (v, d) = (strings(a, 0)?, strings(a, 1)?);
-    let mut builder = ListBuilder::new(StringBuilder::new());
-    for i in 0..n {
-        match (s(v, i), s(d, i)) {
-            (Some(x), Some("")) if !x.is_empty() => {
-                for c in x.chars() {
-                    builder.values().append_value(c.to_string());
-                }
-                builder.append(true);
-            }
-            (Some(x), Some(d)) => {
-                for part in split_parts(x.as_bytes(), d.as_bytes()) {
-                    // Splitting valid UTF-8 on a valid UTF-8 delimiter leaves valid UTF-8.
-                    builder.values().append_value(String::from_utf8_lossy(part));
-                }
-                builder.append(true);
-            }
-            _ => builder.append(false),
-        }
-    }
-    out(builder.finish())
-}
-
-fn split_to_map(a: &[ArrayRef], n: usize, _: &DataType) -> Result<ArrayRef> {
-    let (v, entry_delim, kv_delim) = (strings(a, 0)?, strings(a, 1)?, strings(a, 2)?);
-    let mut builder = MapBuilder::new(
-        Some(args::map_field_names()),
-        StringBuilder::new(),
-        StringBuilder::new(),
-    );
-    for i in 0..n {
-        let (Some(x), Some(ed), Some(kd)) = (s(v, i), s(entry_delim, i), s(kv_delim, i)) else {
-            builder.append(false)?;
-            continue;
-        };
-        if ed.is_empty() || kd.is_empty() {
-            builder.append(false)?;
-            continue;
-        }
-        let mut entries: Vec<(&str, &str)> = Vec::new();
-        for entry in x.split(ed).filter(|e| !e.is_empty()) {
-            let kv: Vec<&str> = entry.split(kd).collect();
-            if kv.len() >= 2 {
-                entries.retain(|(k, _)| *k != kv[0]);
-                entries.push((kv[0], kv[1]));
-            }
-        }
-        for (k, val) in entries {
-            builder.keys().append_value(k);
-            builder.values().append_value(val);
-        }
-        builder.append(true)?;
-    }
-    out(builder.finish())
-}
-
-/// Decodes `\uXXXX` escapes (one, or a surrogate pair) into one character.
-fn decode_unicode_escape(x: &str) -> Option<String> {
-    let units: Vec<u16> = x
-        .split("\\u")
-        .skip(1)
-        .map(|h| {
-            if h.len() == 4 {
-                u16::from_str_radix(h, 16).ok()
-            } else {
-                None
-            }
-        })
-        .collect::<Option<_>>()?;
-    if units.is_empty() || !x.starts_with("\\u") {
-        return None;
-    }
-    let decoded = String::from_utf16(&units).ok()?;
-    (decoded.chars().count() == 1).then_some(decoded)
-}
-
-fn chr(a: &[ArrayRef], n: usize, _: &DataType) -> Result<ArrayRef> {
-    if matches!(args::arg(a, 0)?.data_type(), DataType::Int32) {
-        let v = ints(a, 0)?;
-        return out((0..n)
-            .map(|i| {
-                let code = u32::try_from(p(v, i)?).ok()?;
-                char::from_u32(code).map(String::from)
-            })
-            .collect::<StringArray>());
-    }
-    let v = strings(a, 0)?;
-    out((0..n)
-        .map(|i| decode_unicode_escape(s(v, i)?))
-        .collect::<StringArray>())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,17 +483,5 @@ mod tests {
         assert_eq!(f("foo", 2, "Bar").as_deref(), Some("fo"));
         assert_eq!(f("foo", -1, "Bar"), None);
         assert_eq!(f("foo", 7, ""), None);
-    }
-
-    #[test]
-    fn unicode_escapes() {
-        assert_eq!(decode_unicode_escape("\\u004b").as_deref(), Some("K"));
-        assert_eq!(
-            decode_unicode_escape("\\ud820\\udeb8").as_deref(),
-            Some("𘊸")
-        );
-        assert_eq!(decode_unicode_escape("004b"), None);
-        assert_eq!(decode_unicode_escape("75"), None);
-        assert_eq!(decode_unicode_escape(""), None);
     }
 }
