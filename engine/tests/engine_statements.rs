@@ -447,13 +447,14 @@ async fn ksqldb_functions_run_in_queries_and_are_listed() {
 
     let mut results = run(
         &engine,
-        "SELECT LCASE(item) AS quiet FROM shouted EMIT CHANGES LIMIT 1;",
+        "SELECT LCASE(item) AS quiet, TIMESTAMPADD(DAYS, 1, FROM_UNIXTIME(0)) AS next_day \
+         FROM shouted EMIT CHANGES LIMIT 1;",
     )
     .await;
     let mut stream = results.pop().unwrap().into_stream().unwrap();
     assert_eq!(
         stream.collect_rows(1).await.unwrap(),
-        vec![vec!["pen".to_string()]]
+        vec![vec!["pen".to_string(), "1970-01-02T00:00:00".to_string()]]
     );
 
     let functions = rows(&engine, "SHOW FUNCTIONS;").await;
