@@ -48,28 +48,19 @@ pub fn check_name_free(
     let Some(existing) = ctx.catalog.sources.get(name) else {
         return Ok(None);
     };
-    if if_not_exists {
-        return Ok(Some(status(format!(
-            "Cannot add {} '{name}': A {} with the same name already exists",
-            kind.to_string().to_lowercase(),
-            existing.kind.to_string().to_lowercase()
-        ))));
-    }
-    if or_replace && existing.kind == kind {
+    if or_replace && existing.kind == kind && !if_not_exists {
         return Ok(None);
     }
-    if or_replace {
-        return Err(EngineError::invalid(format!(
-            "Cannot add {} '{name}': A {} with the same name already exists",
-            kind.to_string().to_lowercase(),
-            existing.kind.to_string().to_lowercase()
-        )));
-    }
-    Err(EngineError::invalid(format!(
+    let message = format!(
         "Cannot add {} '{name}': A {} with the same name already exists",
         kind.to_string().to_lowercase(),
         existing.kind.to_string().to_lowercase()
-    )))
+    );
+    if if_not_exists {
+        // Not an error: the statement asked to do nothing in this case.
+        return Ok(Some(status(message)));
+    }
+    Err(EngineError::Invalid(message))
 }
 
 /// `CREATE [OR REPLACE] STREAM|TABLE name (columns) WITH (...)`.

@@ -194,11 +194,11 @@ pub async fn create_as(
         text,
     )
     .await?;
+    tracing::info!(query = %id, sink = %name, kind = kind_title(create.kind), "query created");
     Ok(StatementResult::Status(CommandStatus {
-        message: format!("Created query with ID {id}",),
+        message: format!("Created query with ID {id}"),
         query_id: Some(id),
     }))
-    .inspect(|_| tracing::info!(sink = %name, kind = kind_title(create.kind), "created"))
 }
 
 /// `INSERT INTO stream [WITH (QUERY_ID='...')] SELECT ...`.
