@@ -75,7 +75,7 @@ pub fn show_queries(catalog: &Catalog, extended: bool) -> Rows {
         "Query String",
     ];
     if extended {
-        columns.push("Processing Errors");
+        columns.extend(["Processing Errors", "Error"]);
     }
     let mut rows = Rows::new(&columns);
     for query in catalog.queries.values() {
@@ -89,6 +89,7 @@ pub fn show_queries(catalog: &Catalog, extended: bool) -> Rows {
         ];
         if extended {
             row.push(query.processing_errors().to_string());
+            row.push(query.error.clone().unwrap_or_default());
         }
         rows.rows.push(row);
     }
