@@ -278,6 +278,12 @@ impl Engine {
         let mut guard = inner.state.lock().await;
         let State { catalog, .. } = &mut *guard;
         let broker = &inner.broker;
+        if matches!(
+            statement,
+            Statement::List { .. } | Statement::Describe(_) | Statement::Explain(_)
+        ) {
+            catalog.collect_failures().await;
+        }
         let session = match props {
             Props::Session(session) => Some(session),
             _ => None,

@@ -161,3 +161,34 @@ async fn malformed_records_go_to_the_processing_log_and_the_query_goes_on() {
 async fn rows_of(engine: &Engine, sql: &str) -> sluice_engine::catalog::Rows {
     rows(engine, sql).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_that_fails_shows_error_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    create_topic(&broker, "orders", 1);
+    let engine = Engine::open(broker.clone()).await.unwrap();
+    run(&engine, SETUP).await;
+    // The sink topic disappears behind the engine's back: the next epoch cannot write.
+    broker.delete_topic("BIG_ORDERS").unwrap();
+    produce(&broker, "orders", "o3", r#"{"AMOUNT":130,"ITEM":"a"}"#, 1).await;
+    let mut status = String::new();
+    for _ in 0..600 {
+        let queries = rows(&engine, "SHOW QUERIES EXTENDED;").await;
+        status = queries.column("Status")[0].to_string();
+        if status == "ERROR:1" {
+            assert!(!queries.column("Error")[0].is_empty());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "ERROR:1");
+    // It can still be terminated, and then its sink dropped.
+    run(
+        &engine,
+        "TERMINATE CSAS_BIG_ORDERS_1; DROP STREAM big_orders;",
+    )
+    .await;
+    engine.close().await;
+    broker.shutdown().await;
+}

@@ -141,6 +141,21 @@ impl Catalog {
             .collect()
     }
 
+    /// Collects the error of every query whose task ended by itself (a failed epoch), so SHOW
+    /// QUERIES and DESCRIBE can say why it is no longer running.
+    pub async fn collect_failures(&mut self) {
+        for query in self.queries.values_mut() {
+            if query.handle.as_ref().is_some_and(|h| h.is_finished())
+                && let Some(handle) = query.handle.take()
+            {
+                query.error = Some(match handle.stop().await {
+                    Ok(_) => "the query stopped".to_string(),
+                    Err(e) => e.to_string(),
+                });
+            }
+        }
+    }
+
     /// Sources of `kind`, by name.
     pub fn sources_of(&self, kind: SourceKind) -> impl Iterator<Item = &SourceInfo> {
         self.sources.values().filter(move |s| s.kind == kind)
