@@ -93,6 +93,7 @@ pub fn register_ksql_functions(ctx: &SessionContext) {
         ctx.register_udf(udf);
     }
     register_lambda_functions(ctx);
+    ctx.register_higher_order_function(Arc::new(collections::reduce::higher_order_udf()));
 }
 
 /// ksqlDB's TRANSFORM and FILTER over arrays are DataFusion's higher-order `array_transform`

@@ -8,6 +8,7 @@
 pub mod array;
 pub mod build;
 pub mod map;
+pub mod reduce;
 
 use std::cmp::Ordering;
 use std::sync::Arc;
