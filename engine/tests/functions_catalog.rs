@@ -283,6 +283,20 @@ async fn transform_and_filter_take_lambdas() {
 
     let rows = functions_support::rows_in(
         &ctx,
+        "SELECT TRANSFORM(MAP(['a', 'b'], [1, 2]), (k, v) -> UCASE(k), (k, v) -> v * 10), \
+                FILTER(MAP(['a', 'b'], [1, 2]), (k, v) -> v > 1), \
+                FILTER([1, NULL, 3], x -> x > 1), \
+                TRANSFORM(CAST(NULL AS INT[]), x -> x + 1), \
+                TRANSFORM(['a', 'bb'], x -> LEN(x))",
+    )
+    .await;
+    assert_eq!(
+        rows,
+        vec![vec!["{A: 10, B: 20}", "{b: 2}", "[3]", "NULL", "[1, 2]"]]
+    );
+
+    let rows = functions_support::rows_in(
+        &ctx,
         "SELECT REDUCE([3, 6], 2, (s, x) -> s + x), \
                 REDUCE(['blah', NULL, 'x'], '', (s, x) -> CONCAT(s, x)), \
                 REDUCE([5, NULL], 2, (s, x) -> s + x), \

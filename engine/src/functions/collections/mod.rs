@@ -7,6 +7,7 @@
 
 pub mod array;
 pub mod build;
+pub mod lambda;
 pub mod map;
 pub mod reduce;
 
