@@ -280,4 +280,67 @@ async fn transform_and_filter_take_lambdas() {
     )
     .await;
     assert_eq!(rows, vec![vec!["[2, 4, 6]", "[1, 3]"]]);
+
+    let rows = functions_support::rows_in(
+        &ctx,
+        "SELECT TRANSFORM(MAP(['a', 'b'], [1, 2]), (k, v) -> UCASE(k), (k, v) -> v * 10), \
+                FILTER(MAP(['a', 'b'], [1, 2]), (k, v) -> v > 1), \
+                FILTER([1, NULL, 3], x -> x > 1), \
+                TRANSFORM(CAST(NULL AS INT[]), x -> x + 1), \
+                TRANSFORM(['a', 'bb'], x -> LEN(x))",
+    )
+    .await;
+    assert_eq!(
+        rows,
+        vec![vec!["{A: 10, B: 20}", "{b: 2}", "[3]", "NULL", "[1, 2]"]]
+    );
+
+    let rows = functions_support::rows_in(
+        &ctx,
+        "SELECT REDUCE([3, 6], 2, (s, x) -> s + x), \
+                REDUCE(['blah', NULL, 'x'], '', (s, x) -> CONCAT(s, x)), \
+                REDUCE([5, NULL], 2, (s, x) -> s + x), \
+                REDUCE(CAST(NULL AS INT[]), 2, (s, x) -> s + x), \
+                REDUCE([1], CAST(NULL AS BIGINT), (s, x) -> s + x), \
+                REDUCE(MAP(['123', '12', '1234'], [3, 7, 2]), 0, \
+                       (s, k, v) -> CASE WHEN LEN(k) > 3 THEN s + v ELSE s - v END)",
+    )
+    .await;
+    assert_eq!(rows, vec![vec!["11", "blahx", "NULL", "2", "NULL", "-8"]]);
+}
+
+#[tokio::test]
+async fn reduce_over_a_table_uses_each_rows_elements() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, Int64Array, ListArray, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+
+    let lists = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+        Some(vec![Some(1), Some(2), Some(3)]),
+        None,
+        Some(vec![]),
+        Some(vec![Some(10)]),
+    ]);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("xs", lists.data_type().clone(), true),
+        Field::new("base", DataType::Int64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(lists),
+            Arc::new(Int64Array::from(vec![100, 200, 300, 400])),
+        ],
+    )
+    .expect("batch");
+    let ctx = functions_support::ctx_with(batch);
+    ctx.sql("SET datafusion.sql_parser.dialect = 'DuckDB'")
+        .await
+        .expect("dialect option");
+    // The lambda captures a column (`base`), which must follow the rows still being folded.
+    let rows =
+        functions_support::rows_in(&ctx, "SELECT REDUCE(xs, 0, (s, x) -> s + x * base) FROM t")
+            .await;
+    assert_eq!(rows, vec![vec!["600"], vec!["0"], vec!["0"], vec!["4000"]]);
 }

@@ -143,6 +143,8 @@ async fn to_json_string() {
         ("TO_JSON_STRING(true)", "true"),
         ("TO_JSON_STRING(123.456)", "123.456"),
         ("TO_JSON_STRING(1.0)", "1.0"),
+        ("TO_JSON_STRING(LN(0))", r#""-Infinity""#),
+        ("TO_JSON_STRING(SQRT(-1))", r#""NaN""#),
         ("TO_JSON_STRING(CAST(123.456 AS DECIMAL(6, 3)))", "123.456"),
         ("TO_JSON_STRING(X'21')", r#""IQ==""#),
         ("TO_JSON_STRING(FROM_DAYS(1000))", r#""1972-09-27""#),

@@ -59,6 +59,9 @@ async fn concat_skips_nulls() {
         ("CONCAT_WS('-', 'a', NULL, 'c')", "a-c"),
         ("CONCAT_WS(CAST(NULL AS VARCHAR), 'a', 'b')", "NULL"),
         ("CONCAT_WS(X'00', X'01', X'02')", "010002"),
+        ("'prefix-' + 's1' + '-postfix'", "prefix-s1-postfix"),
+        ("'a' + CAST(NULL AS VARCHAR)", "NULL"),
+        ("1 + 2", "3"),
     ])
     .await;
 }

@@ -39,20 +39,6 @@ pub const SPECS: &[FunctionSpec] = &[
         sigs: &[Sig::variadic(&[P::Any, P::Any], "T")],
     },
     FunctionSpec {
-        name: "TRANSFORM",
-        aliases: &["ARRAY_TRANSFORM"],
-        category: Category::Array,
-        description: "Applies a lambda to each element of an array: TRANSFORM(arr, x => x * 2). (The map form is not supported yet.)",
-        sigs: &[Sig::new(&[P::Array, P::Any], "ARRAY<U>")],
-    },
-    FunctionSpec {
-        name: "FILTER",
-        aliases: &["ARRAY_FILTER"],
-        category: Category::Array,
-        description: "The elements of an array for which a lambda is true: FILTER(arr, x => x > 0). (The map form is not supported yet.)",
-        sigs: &[Sig::new(&[P::Array, P::Any], "ARRAY<T>")],
-    },
-    FunctionSpec {
         name: "COALESCE",
         aliases: &[],
         category: Category::Conditional,

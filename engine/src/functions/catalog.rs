@@ -57,6 +57,8 @@ fn own_specs() -> impl Iterator<Item = &'static FunctionSpec> {
         super::url::SPECS,
         super::geo::SPECS,
         super::collections::build::SPECS,
+        super::collections::reduce::SPECS,
+        super::collections::lambda::SPECS,
         super::value::SPECS,
     ]
     .into_iter()

@@ -92,27 +92,8 @@ pub fn register_ksql_functions(ctx: &SessionContext) {
     for udf in udfs {
         ctx.register_udf(udf);
     }
-    register_lambda_functions(ctx);
+    // TRANSFORM, FILTER and REDUCE take lambdas: DataFusion higher-order functions.
+    ctx.register_higher_order_function(Arc::new(collections::lambda::transform()));
+    ctx.register_higher_order_function(Arc::new(collections::lambda::filter_udf()));
+    ctx.register_higher_order_function(Arc::new(collections::reduce::higher_order_udf()));
 }
-
-/// ksqlDB's TRANSFORM and FILTER over arrays are DataFusion's higher-order `array_transform`
-/// and `array_filter` (same semantics: one lambda over each element), registered under the
-/// ksqlDB names. Their forms over maps (`TRANSFORM(map, (k, v) => ..., (k, v) => ...)`) and
-/// REDUCE have no DataFusion counterpart yet.
-fn register_lambda_functions(ctx: &SessionContext) {
-    for (datafusion_name, ksql_name) in LAMBDA_ALIASES {
-        let existing = ctx
-            .state()
-            .higher_order_functions()
-            .get(*datafusion_name)
-            .cloned();
-        if let Some(function) = existing {
-            let renamed = function.as_ref().clone().with_aliases([*ksql_name]);
-            ctx.register_higher_order_function(Arc::new(renamed));
-        }
-    }
-}
-
-/// DataFusion higher-order functions and the ksqlDB names they answer to.
-const LAMBDA_ALIASES: &[(&str, &str)] =
-    &[("array_transform", "transform"), ("array_filter", "filter")];

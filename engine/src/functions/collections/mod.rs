@@ -7,7 +7,9 @@
 
 pub mod array;
 pub mod build;
+pub mod lambda;
 pub mod map;
+pub mod reduce;
 
 use std::cmp::Ordering;
 use std::sync::Arc;

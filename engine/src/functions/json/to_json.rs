@@ -1,6 +1,7 @@
 //! TO_JSON_STRING: any SQL value as JSON text, written the way ksqlDB's JSON serializer writes
 //! it (BYTES as base64, DATE as `yyyy-MM-dd`, TIME as `HH:mm:ss[.SSS]`, TIMESTAMP as
-//! `yyyy-MM-ddTHH:mm:ss.SSS`, DOUBLE with a decimal point, DECIMAL exactly).
+//! `yyyy-MM-ddTHH:mm:ss.SSS`, DOUBLE with a decimal point and NaN / Infinity as Java spells them,
+//! DECIMAL exactly).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -53,8 +54,10 @@ fn quote(text: &str, out: &mut String) {
 }
 
 fn double(x: f64, out: &mut String) {
-    if !x.is_finite() {
-        quote(&x.to_string(), out);
+    if x.is_nan() {
+        quote("NaN", out);
+    } else if x.is_infinite() {
+        quote(if x > 0.0 { "Infinity" } else { "-Infinity" }, out);
     } else if x.fract() == 0.0 && x.abs() < 1e16 {
         out.push_str(&format!("{x:.1}"));
     } else {
