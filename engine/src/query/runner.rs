@@ -123,6 +123,27 @@ impl PersistentQuery {
         spec: QuerySpec,
         options: QueryOptions,
     ) -> Result<PersistentQuery, QueryError> {
+        Self::create_with(broker, spec, options, true).await
+    }
+
+    /// Like [`PersistentQuery::create`], for a sink other writers append to as well (INSERT
+    /// INTO, or a CREATE ... AS SELECT sink that INSERT INTO queries also write): records past
+    /// the last commit are left in place, since they may be other writers' (the epoch that
+    /// wrote its own runs again: at-least-once for that epoch until stable offsets land).
+    pub async fn create_shared(
+        broker: Broker,
+        spec: QuerySpec,
+        options: QueryOptions,
+    ) -> Result<PersistentQuery, QueryError> {
+        Self::create_with(broker, spec, options, false).await
+    }
+
+    async fn create_with(
+        broker: Broker,
+        spec: QuerySpec,
+        options: QueryOptions,
+        exclusive_sink: bool,
+    ) -> Result<PersistentQuery, QueryError> {
         let id = spec.id.clone();
         let unknown = |topic: &str| QueryError::UnknownTopic {
             query: id.clone(),
@@ -150,9 +171,11 @@ impl PersistentQuery {
 
         let commit = match store.load(&id)? {
             Some(mut commit) => {
-                recover_sink(&broker, &id, &spec.sink_topic, &commit)
-                    .await
-                    .map_err(broker_err)?;
+                if exclusive_sink {
+                    recover_sink(&broker, &id, &spec.sink_topic, &commit)
+                        .await
+                        .map_err(broker_err)?;
+                }
                 clamp_to_sources(&id, &streaming.sources, &mut commit);
                 tracing::info!(query = %id, epoch = commit.epoch, "resuming from the last commit");
                 commit

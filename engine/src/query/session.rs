@@ -24,7 +24,11 @@ pub fn streaming_session(target_partitions: usize) -> SessionContext {
     options.optimizer.prefer_existing_sort = true;
     // Columns keep the case the user wrote them in: ksqlDB column names are upper case.
     options.sql_parser.enable_ident_normalization = false;
-    SessionContext::new_with_config(config)
+    let ctx = SessionContext::new_with_config(config);
+    // ksqlDB's scalar functions (branch `func`), registered under lower-case names: the planner
+    // (catalog/plan.rs) writes unquoted function names in lower case.
+    crate::functions::register_ksql_functions(&ctx);
+    ctx
 }
 
 #[cfg(test)]
