@@ -29,12 +29,12 @@ pub mod mask;
 pub mod math;
 pub mod planner;
 pub mod regex;
+pub mod rewrite;
 pub mod rounding;
 pub mod split;
 pub mod string;
 pub mod trig;
 pub mod udf;
-pub mod units;
 pub mod url;
 pub mod value;
 
@@ -46,8 +46,8 @@ use datafusion::logical_expr::planner::ExprPlanner;
 use datafusion::prelude::SessionContext;
 
 pub use catalog::{FunctionDescription, describe_function, list_functions};
+pub use rewrite::{prepare_for_planning, quote_lambda_parameters, quote_time_units};
 pub use udf::{Category, FunctionSpec, Param, Sig};
-pub use units::quote_time_units;
 
 /// Every ksqlDB function Sluice implements itself, as DataFusion UDFs.
 pub fn ksql_udfs() -> Vec<ScalarUDF> {
