@@ -4,7 +4,9 @@
 mod functions_support;
 
 use functions_support::{check, ctx, value};
-use sluice_engine::functions::{Category, describe_function, list_functions};
+use sluice_engine::functions::{
+    Category, describe_function, list_functions, register_ksql_functions,
+};
 
 /// ksqlDB's scalar functions that Sluice provides (see docs/sql-reference.md, "Functions").
 const KSQL_SCALAR_FUNCTIONS: &[&str] = &[
@@ -343,4 +345,31 @@ async fn reduce_over_a_table_uses_each_rows_elements() {
         functions_support::rows_in(&ctx, "SELECT REDUCE(xs, 0, (s, x) -> s + x * base) FROM t")
             .await;
     assert_eq!(rows, vec![vec!["600"], vec!["0"], vec!["0"], vec!["4000"]]);
+}
+
+#[tokio::test]
+async fn lambdas_from_the_ksql_parser_in_the_streaming_session() {
+    use sluice_engine::functions::prepare_for_planning;
+    use sluice_engine::sql::{Statement, parse_statement};
+
+    let statement = parse_statement(
+        "SELECT TRANSFORM(ARRAY[1, 2], x => x + 1) AS T, \
+                REDUCE(ARRAY[1, 2, 3], 0, (s, x) => s + x) AS R, \
+                DATEADD(DAYS, 1, FROM_DAYS(0)) AS D FROM S EMIT CHANGES;",
+    )
+    .expect("parses");
+    let Statement::Query(mut query) = statement else {
+        panic!("not a query: {statement:?}");
+    };
+    prepare_for_planning(&mut query.projection);
+    let items: Vec<String> = query.projection.iter().map(ToString::to_string).collect();
+    // The engine plans with identifier normalization off; lambdas print with `->`, which
+    // DataFusion's DuckDB dialect reads back.
+    let ctx = sluice_engine::query::streaming_session(1);
+    register_ksql_functions(&ctx);
+    ctx.sql("SET datafusion.sql_parser.dialect = 'DuckDB'")
+        .await
+        .expect("dialect option");
+    let rows = functions_support::rows_in(&ctx, &format!("SELECT {}", items.join(", "))).await;
+    assert_eq!(rows, vec![vec!["[2, 3]", "6", "1970-01-02"]]);
 }

@@ -7,6 +7,11 @@
 //! DataFusion built-in of the same name. Functions DataFusion already has with ksqlDB's
 //! semantics (`COALESCE`, `NULLIF`, `MD5`, `UUID` ...) are left to DataFusion and only described.
 //!
+//! TRANSFORM, FILTER and REDUCE take lambdas and are DataFusion higher-order functions
+//! ([`collections::lambda`], [`collections::reduce`]). Before planning a parsed ksqlDB statement,
+//! run [`prepare_for_planning`] on its expressions: it turns `DATEADD(DAYS, ...)` units into
+//! strings and keeps lambda parameters' case.
+//!
 //! [`catalog`] describes all of them (name, category, overloads in ksqlDB type spelling,
 //! description) for `SHOW FUNCTIONS` and `DESCRIBE FUNCTION`.
 //!
@@ -29,12 +34,12 @@ pub mod mask;
 pub mod math;
 pub mod planner;
 pub mod regex;
+pub mod rewrite;
 pub mod rounding;
 pub mod split;
 pub mod string;
 pub mod trig;
 pub mod udf;
-pub mod units;
 pub mod url;
 pub mod value;
 
@@ -46,8 +51,8 @@ use datafusion::logical_expr::planner::ExprPlanner;
 use datafusion::prelude::SessionContext;
 
 pub use catalog::{FunctionDescription, describe_function, list_functions};
+pub use rewrite::{prepare_for_planning, quote_lambda_parameters, quote_time_units};
 pub use udf::{Category, FunctionSpec, Param, Sig};
-pub use units::quote_time_units;
 
 /// Every ksqlDB function Sluice implements itself, as DataFusion UDFs.
 pub fn ksql_udfs() -> Vec<ScalarUDF> {
@@ -73,8 +78,9 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
 }
 
 /// Registers ksqlDB's scalar functions on `ctx`, replacing DataFusion built-ins of the same name,
-/// and puts [`planner::KsqlExprPlanner`] ahead of DataFusion's expression planners so that the
-/// `SUBSTRING(...)` syntax means ksqlDB's SUBSTRING.
+/// registers TRANSFORM, FILTER and REDUCE, and puts [`planner::KsqlExprPlanner`] ahead of
+/// DataFusion's expression planners so that the `SUBSTRING(...)` syntax means ksqlDB's SUBSTRING
+/// and `+` between strings concatenates. Call it once, right after creating the context.
 pub fn register_ksql_functions(ctx: &SessionContext) {
     let udfs = ksql_udfs();
     if let Some(substring) = udfs.iter().find(|u| u.name() == "substring") {

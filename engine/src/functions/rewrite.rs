@@ -1,13 +1,42 @@
-//! Time-unit arguments: `DATEADD(DAYS, 10, d)` names its unit as a bare keyword, which the
-//! ksqlDB parser hands over as an identifier and DataFusion would resolve as a column.
-//! [`quote_time_units`] rewrites such an argument into the string literal `'DAYS'` that the
-//! interval functions take; the planner calls it on a statement before `SqlToRel`.
+//! Rewrites of parsed ksqlDB expressions that DataFusion's `SqlToRel` needs before planning
+//! function calls; [`prepare_for_planning`] applies them all.
+//!
+//! - Time units: `DATEADD(DAYS, 10, d)` names its unit as a bare keyword, which the ksqlDB parser
+//!   hands over as an identifier and DataFusion would resolve as a column. [`quote_time_units`]
+//!   rewrites it into the string literal `'DAYS'` that the interval functions take.
+//! - Lambda parameters: DataFusion always lower-cases an unquoted lambda parameter
+//!   (`X => X + 1` declares `x`), but with `enable_ident_normalization = false`, as the engine
+//!   plans, the body's `X` stays `X` and is not found. [`quote_lambda_parameters`] marks the
+//!   parameters quoted so that they keep the case the ksqlDB parser gave them.
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value, VisitMut, visit_expressions_mut,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, OneOrManyWithParens, Value, VisitMut,
+    visit_expressions_mut,
 };
+
+/// Applies every rewrite here to `node` (a statement, a select list, an expression ...).
+pub fn prepare_for_planning<V: VisitMut>(node: &mut V) {
+    quote_time_units(node);
+    quote_lambda_parameters(node);
+}
+
+/// Marks every unquoted lambda parameter in `node` as quoted, so DataFusion keeps its case.
+pub fn quote_lambda_parameters<V: VisitMut>(node: &mut V) {
+    let _ = visit_expressions_mut(node, |expr| {
+        if let Expr::Lambda(lambda) = expr {
+            let params = match &mut lambda.params {
+                OneOrManyWithParens::One(p) => std::slice::from_mut(p),
+                OneOrManyWithParens::Many(ps) => ps.as_mut_slice(),
+            };
+            for p in params.iter_mut().filter(|p| p.name.quote_style.is_none()) {
+                p.name.quote_style = Some('"');
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
 
 /// The functions whose first argument is a time unit.
 pub const FUNCTIONS_WITH_UNIT: &[&str] = &[
@@ -74,6 +103,20 @@ mod tests {
         assert_eq!(
             rewrite("SELECT DATEADD(DAYS, 10, d), timestampsub(second, 1, ts) FROM t"),
             "SELECT DATEADD('DAYS', 10, d), timestampsub('SECOND', 1, ts) FROM t"
+        );
+    }
+
+    #[test]
+    fn lambda_parameters_keep_their_case() {
+        let mut statements = Parser::parse_sql(
+            &datafusion::sql::sqlparser::dialect::DuckDbDialect {},
+            "SELECT TRANSFORM(XS, X -> X + 1), REDUCE(XS, 0, (S, X) -> S + X) FROM T",
+        )
+        .unwrap_or_default();
+        prepare_for_planning(&mut statements);
+        assert_eq!(
+            statements[0].to_string(),
+            "SELECT TRANSFORM(XS, \"X\" -> X + 1), REDUCE(XS, 0, (\"S\", \"X\") -> S + X) FROM T"
         );
     }
 
