@@ -3,3 +3,5 @@
 //!
 //! The engine uses the same [`Broker`] handle in-process: it appends and reads partitions without a
 //! network hop and awaits new data through a watch on each partition's high-water mark.
+
+pub mod client;
