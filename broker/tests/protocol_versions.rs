@@ -54,10 +54,18 @@ async fn api_versions_of_an_unknown_version_answers_v0_with_the_list() {
     let body = [0u8, 18, 0, 9, 0, 0, 0, 42, 0xde, 0xad, 0xbe, 0xef];
     c.write_raw(&raw_frame(&body)).await;
     let mut frame = c.read_frame().await.expect("answered, not dropped");
-    assert_eq!(frame.get_i32(), 42, "v0 response header with the correlation id");
+    assert_eq!(
+        frame.get_i32(),
+        42,
+        "v0 response header with the correlation id"
+    );
     let resp = ApiVersionsResponse::decode(&mut frame, 0).unwrap();
     assert_eq!(resp.error_code, ResponseError::UnsupportedVersion.code());
-    assert!(resp.api_keys.iter().any(|k| k.api_key == ApiKey::Metadata as i16));
+    assert!(
+        resp.api_keys
+            .iter()
+            .any(|k| k.api_key == ApiKey::Metadata as i16)
+    );
     // The connection is still usable.
     let meta = c.send(12, &MetadataRequest::default()).await;
     assert_eq!(meta.brokers.len(), 1);
@@ -75,7 +83,8 @@ async fn unsupported_versions_and_unknown_keys_get_an_error_and_the_connection_s
     assert_eq!(frame.get_i32(), id);
     assert_eq!(frame.get_i16(), ResponseError::UnsupportedVersion.code());
     // An API key nobody knows.
-    c.write_raw(&raw_frame(&[0x03, 0xe7, 0, 0, 0, 0, 0, 77, 0, 0])).await;
+    c.write_raw(&raw_frame(&[0x03, 0xe7, 0, 0, 0, 0, 0, 77, 0, 0]))
+        .await;
     let mut frame = c.read_frame().await.expect("answered");
     assert_eq!(frame.get_i32(), 77);
     assert_eq!(frame.get_i16(), ResponseError::UnsupportedVersion.code());

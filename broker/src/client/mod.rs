@@ -20,7 +20,6 @@ mod consumer;
 mod error;
 mod fetch;
 mod group;
-mod partitioner;
 mod producer;
 mod versions;
 

@@ -328,7 +328,7 @@ pub async fn produce_batch(
 
 /// The partition of a keyed record: the broker's murmur2 partitioner, as Kafka's Java client.
 pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
-    super::partitioner::partition_for_key(key, partitions)
+    crate::topic::partition_for_key(key, partitions)
 }
 
 /// Converts a record for the encoder; `offset_delta` is its position in its batch (the encoder

@@ -68,7 +68,11 @@ pub fn unsupported() -> ApiVersionsResponse {
 }
 
 /// Handle a supported ApiVersions request.
-pub async fn handle(_ctx: &Context, _header: &Header, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+pub async fn handle(
+    _ctx: &Context,
+    _header: &Header,
+    _req: ApiVersionsRequest,
+) -> ApiVersionsResponse {
     response(0)
 }
 
@@ -80,7 +84,10 @@ mod tests {
     fn table_is_within_what_the_codec_knows() {
         for (key, min, max) in SUPPORTED {
             let valid = key.valid_versions();
-            assert!(valid.min <= *min && *max <= valid.max, "{key:?} {min}..={max}");
+            assert!(
+                valid.min <= *min && *max <= valid.max,
+                "{key:?} {min}..={max}"
+            );
         }
     }
 

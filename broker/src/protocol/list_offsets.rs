@@ -11,7 +11,11 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use super::dispatch::{Context, Header};
 
 /// Handle a ListOffsets request.
-pub async fn handle(ctx: &Context, _header: &Header, req: ListOffsetsRequest) -> ListOffsetsResponse {
+pub async fn handle(
+    ctx: &Context,
+    _header: &Header,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
     let topics = req
         .topics
         .into_iter()
