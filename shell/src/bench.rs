@@ -24,7 +24,7 @@ use sluice_broker::client::{
 use tokio::sync::Mutex;
 
 use crate::error::CliError;
-use crate::server::LocalServer;
+use crate::server::{LocalServer, ServerOptions};
 
 /// Arguments of `sluice bench`.
 #[derive(Debug, Args)]
@@ -83,7 +83,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                 context: "cannot create a temporary data directory".to_owned(),
                 source,
             })?;
-            let server = LocalServer::start(dir.path(), "127.0.0.1:0").await?;
+            let server = LocalServer::start(&ServerOptions::new(dir.path(), "127.0.0.1:0")).await?;
             println!(
                 "in-process server on {} (data in {})",
                 server.addr(),

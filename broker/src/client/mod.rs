@@ -21,6 +21,8 @@ mod error;
 mod fetch;
 mod group;
 mod producer;
+#[cfg(test)]
+mod tests;
 mod versions;
 
 pub use admin::{BrokerInfo, ClusterMetadata, ConfigEntry, OffsetSpec, PartitionInfo, TopicInfo};
