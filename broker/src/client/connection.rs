@@ -99,30 +99,41 @@ impl Connection {
 
     /// Sends `request` at `version` and waits for its response.
     pub(crate) async fn send<R: Request>(&self, request: &R, version: i16) -> Result<R::Response> {
+        self.enqueue(request, version).await?.wait().await
+    }
+
+    /// Writes `request` to the socket and returns a handle that waits for its response.
+    /// Requests are on the wire in the order `enqueue` calls complete, so a caller that awaits
+    /// `enqueue` before sending the next request keeps its requests in order.
+    pub(crate) async fn enqueue<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<PendingResponse<R::Response>> {
         let (frame, correlation_id) = self.encode(request, version)?;
         let (tx, rx) = oneshot::channel();
+        let mut writer = self.writer.lock().await;
         {
-            let mut writer = self.writer.lock().await;
-            {
-                let mut pending = self.pending.lock();
-                if let Some(reason) = &pending.closed {
-                    return Err(self.closed(reason.clone()));
-                }
-                let response_header = <R::Response as HeaderVersion>::header_version(version);
-                pending
-                    .waiters
-                    .insert(correlation_id, (response_header, tx));
+            let mut pending = self.pending.lock();
+            if let Some(reason) = &pending.closed {
+                return Err(self.closed(reason.clone()));
             }
-            if let Err(e) = write_frame(&mut writer, frame, correlation_id).await {
-                self.pending.lock().waiters.remove(&correlation_id);
-                return Err(self.closed(e.to_string()));
-            }
+            let response_header = <R::Response as HeaderVersion>::header_version(version);
+            pending
+                .waiters
+                .insert(correlation_id, (response_header, tx));
         }
-        let mut body = match rx.await {
-            Ok(result) => result?,
-            Err(_) => return Err(self.closed("the reader stopped".to_owned())),
-        };
-        R::Response::decode(&mut body, version).map_err(|e| protocol_error(R::KEY, e))
+        if let Err(e) = write_frame(&mut writer, frame, correlation_id).await {
+            self.pending.lock().waiters.remove(&correlation_id);
+            return Err(self.closed(e.to_string()));
+        }
+        Ok(PendingResponse {
+            rx,
+            version,
+            api_key: R::KEY,
+            addr: self.addr.clone(),
+            _response: std::marker::PhantomData,
+        })
     }
 
     /// Sends `request` without waiting for a response (a produce with acks=0, which Kafka never
@@ -170,6 +181,31 @@ impl Connection {
             addr: self.addr.clone(),
             reason,
         }
+    }
+}
+
+/// A request on the wire whose response has not been read yet.
+pub(crate) struct PendingResponse<T> {
+    rx: oneshot::Receiver<Result<Bytes>>,
+    version: i16,
+    api_key: i16,
+    addr: String,
+    _response: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Decodable> PendingResponse<T> {
+    /// Waits for the response and decodes it.
+    pub(crate) async fn wait(self) -> Result<T> {
+        let mut body = match self.rx.await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(ClientError::ConnectionClosed {
+                    addr: self.addr,
+                    reason: "the reader stopped".to_owned(),
+                });
+            }
+        };
+        T::decode(&mut body, self.version).map_err(|e| protocol_error(self.api_key, e))
     }
 }
 

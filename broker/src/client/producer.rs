@@ -129,6 +129,9 @@ struct PendingBatch {
     bytes: usize,
 }
 
+/// Records acknowledged by one request, and the first partition error it reported.
+type RequestOutcome = (u64, Option<ClientError>);
+
 /// A batching, pipelining producer for one or more topics.
 pub struct Producer {
     client: Client,
@@ -137,7 +140,7 @@ pub struct Producer {
     round_robin: usize,
     /// Open batches: topic -> one per partition (looked up by `&str`, no allocation per record).
     batches: HashMap<String, Vec<PendingBatch>>,
-    in_flight: JoinSet<Result<BatchAck>>,
+    in_flight: JoinSet<Result<RequestOutcome>>,
     acked: u64,
     first_error: Option<ClientError>,
 }
@@ -162,8 +165,10 @@ impl Producer {
         self.acked
     }
 
-    /// Adds `record` to its partition's batch, sending the batch when it is full. Fails with
-    /// the first error any earlier batch met, or when the topic does not exist.
+    /// Adds `record` to its partition's batch. When a batch is full, it is sent in one Produce
+    /// request together with every other batch that is at least half full (as Kafka's sender
+    /// drains all ready partitions of a broker into one request). Fails with the first error an
+    /// earlier request met, or when the topic does not exist.
     pub async fn send(&mut self, topic: &str, record: ProducerRecord) -> Result<()> {
         if let Some(err) = self.first_error.take() {
             return Err(err);
@@ -202,8 +207,7 @@ impl Producer {
         batch.records.push(to_wire_record(record, offset_delta));
         batch.bytes += size;
         if batch.bytes >= self.config.batch_bytes {
-            let full = std::mem::take(batch);
-            self.dispatch(topic, partition, full.records).await?;
+            self.dispatch(self.config.batch_bytes / 2).await?;
         }
         Ok(())
     }
@@ -211,17 +215,7 @@ impl Producer {
     /// Sends every partly filled batch and waits until every request is acknowledged. Returns
     /// the records acknowledged in total, or the first error.
     pub async fn flush(&mut self) -> Result<u64> {
-        let mut pending = Vec::new();
-        for (topic, batches) in &mut self.batches {
-            for (partition, batch) in batches.iter_mut().enumerate() {
-                if !batch.records.is_empty() {
-                    pending.push((topic.clone(), partition as i32, std::mem::take(batch)));
-                }
-            }
-        }
-        for (topic, partition, batch) in pending {
-            self.dispatch(&topic, partition, batch.records).await?;
-        }
+        self.dispatch(1).await?;
         while let Some(done) = self.in_flight.join_next().await {
             self.settle(done);
         }
@@ -246,7 +240,9 @@ impl Producer {
         Ok(n)
     }
 
-    async fn dispatch(&mut self, topic: &str, partition: i32, records: Vec<Record>) -> Result<()> {
+    /// Sends every batch holding at least `min_bytes` in one request, once fewer than
+    /// `max_in_flight` requests are outstanding.
+    async fn dispatch(&mut self, min_bytes: usize) -> Result<()> {
         while self.in_flight.len() >= self.config.max_in_flight.max(1) {
             if let Some(done) = self.in_flight.join_next().await {
                 self.settle(done);
@@ -255,32 +251,72 @@ impl Producer {
         if let Some(err) = self.first_error.take() {
             return Err(err);
         }
-        let encoded = encode_batch(&records, self.config.compression)?;
-        let client = self.client.clone();
-        let acks = self.config.acks;
-        let topic = topic.to_owned();
-        let count = records.len();
-        // Encode here, on the caller's task, so that requests are written in the order batches
-        // were filled; the spawned task only awaits the acknowledgement.
-        let request = produce_request(&topic, partition, encoded, acks, client.timeout_ms());
-        let version = client.version::<ProduceRequest>()?;
-        if acks == Acks::None {
-            client.send_no_response(&request, version).await?;
-            self.acked += count as u64;
+        let mut topic_data = Vec::new();
+        let mut count = 0u64;
+        for (topic, batches) in &mut self.batches {
+            let mut partition_data = Vec::new();
+            for (partition, batch) in batches.iter_mut().enumerate() {
+                if batch.records.is_empty() || batch.bytes < min_bytes {
+                    continue;
+                }
+                let batch = std::mem::take(batch);
+                count += batch.records.len() as u64;
+                let mut data = PartitionProduceData::default();
+                data.index = partition as i32;
+                data.records = Some(encode_batch(&batch.records, self.config.compression)?);
+                partition_data.push(data);
+            }
+            if !partition_data.is_empty() {
+                let mut data = TopicProduceData::default();
+                data.name = TopicName(StrBytes::from_string(topic.clone()));
+                data.partition_data = partition_data;
+                topic_data.push(data);
+            }
+        }
+        if topic_data.is_empty() {
             return Ok(());
         }
+        let mut request = ProduceRequest::default();
+        request.acks = self.config.acks.wire();
+        request.timeout_ms = self.client.timeout_ms();
+        request.topic_data = topic_data;
+        let version = self.client.version::<ProduceRequest>()?;
+        if self.config.acks == Acks::None {
+            self.client.send_no_response(&request, version).await?;
+            self.acked += count;
+            return Ok(());
+        }
+        // The request is written here, before the next one, so that batches of a partition
+        // reach the server in the order they were filled; the task only awaits the answer.
+        let response = self.client.start_request(&request, version).await?;
+        let counts: Vec<(String, i32, u64)> = request
+            .topic_data
+            .iter()
+            .flat_map(|t| {
+                t.partition_data.iter().map(move |p| {
+                    let records = p.records.as_ref().map_or(0, batch_record_count);
+                    (t.name.0.to_string(), p.index, records)
+                })
+            })
+            .collect();
         self.in_flight.spawn(async move {
-            let response = client
-                .request_at(&request, version, Default::default())
-                .await?;
-            read_ack(&topic, partition, count, &response)
+            let response = response.await?;
+            Ok(read_acks(&counts, &response))
         });
         Ok(())
     }
 
-    fn settle(&mut self, done: std::result::Result<Result<BatchAck>, tokio::task::JoinError>) {
+    fn settle(
+        &mut self,
+        done: std::result::Result<Result<RequestOutcome>, tokio::task::JoinError>,
+    ) {
         match done {
-            Ok(Ok(ack)) => self.acked += ack.records as u64,
+            Ok(Ok((acked, error))) => {
+                self.acked += acked;
+                if let Some(err) = error {
+                    self.first_error.get_or_insert(err);
+                }
+            }
             Ok(Err(err)) => {
                 self.first_error.get_or_insert(err);
             }
@@ -292,6 +328,49 @@ impl Producer {
             }
         }
     }
+}
+
+/// The record count in an encoded batch's header (bytes 57..61 of a RecordBatch v2).
+fn batch_record_count(batch: &Bytes) -> u64 {
+    batch
+        .get(57..61)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64)
+}
+
+/// Counts the records acknowledged per partition; returns the first partition error too.
+fn read_acks(
+    sent: &[(String, i32, u64)],
+    response: &kafka_protocol::messages::ProduceResponse,
+) -> RequestOutcome {
+    let mut acked = 0;
+    let mut first_error = None;
+    for (topic, partition, records) in sent {
+        let answer = response
+            .responses
+            .iter()
+            .filter(|t| t.name.0.as_str() == topic)
+            .flat_map(|t| t.partition_responses.iter())
+            .find(|p| p.index == *partition);
+        match answer {
+            Some(p) if p.error_code == 0 => acked += records,
+            Some(p) => {
+                first_error.get_or_insert_with(|| {
+                    ClientError::kafka(
+                        format!("produce to {topic}-{partition}"),
+                        p.error_code,
+                        p.error_message.as_ref().map(|m| m.to_string()),
+                    )
+                });
+            }
+            None => {
+                first_error.get_or_insert_with(|| ClientError::Protocol {
+                    api: "Produce",
+                    reason: format!("the response has no entry for {topic}-{partition}"),
+                });
+            }
+        }
+    }
+    (acked, first_error)
 }
 
 /// Sends `records` as one batch to one partition and waits for its acknowledgement. Used where
@@ -348,7 +427,10 @@ fn to_wire_record(record: ProducerRecord, offset_delta: i64) -> Record {
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
         offset: offset_delta,
-        sequence: -1,
+        // The encoder starts a new batch whenever `offset - sequence` changes; `sequence =
+        // offset - 1` keeps every record in one batch whose base sequence is -1 (no
+        // idempotence), as a non-idempotent Kafka producer writes it.
+        sequence: offset_delta as i32 - 1,
         timestamp,
         key: record.key,
         value: record.value,
@@ -434,4 +516,25 @@ fn read_ack(
         api: "Produce",
         reason: format!("the response has no entry for {topic}-{partition}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_encode_as_one_batch_without_sequence() {
+        let records: Vec<Record> = (0..500)
+            .map(|i| to_wire_record(ProducerRecord::new(None::<Bytes>, format!("v{i}")), i))
+            .collect();
+        let encoded = encode_batch(&records, Compression::None).unwrap();
+        assert_eq!(batch_record_count(&encoded), 500);
+        let batch_len = u32::from_be_bytes([encoded[8], encoded[9], encoded[10], encoded[11]]);
+        assert_eq!(batch_len as usize + 12, encoded.len(), "exactly one batch");
+        let base_sequence =
+            i32::from_be_bytes([encoded[53], encoded[54], encoded[55], encoded[56]]);
+        assert_eq!(base_sequence, -1);
+        let producer_id = i64::from_be_bytes(encoded[43..51].try_into().unwrap());
+        assert_eq!(producer_id, -1);
+    }
 }
