@@ -120,6 +120,42 @@ impl TopicConfig {
         Ok(c)
     }
 
+    /// The effective value of every known config, by Kafka name (DescribeConfigs answers with
+    /// these; `overrides` tells which ones were set on the topic).
+    pub fn to_kafka_configs(&self) -> BTreeMap<String, String> {
+        let policy = match (self.cleanup_policy.compact, self.cleanup_policy.delete) {
+            (true, true) => "compact,delete",
+            (true, false) => "compact",
+            (false, true) => "delete",
+            (false, false) => "",
+        };
+        let timestamp_type = match self.timestamp_type {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        };
+        [
+            ("retention.ms", self.retention_ms.to_string()),
+            ("retention.bytes", self.retention_bytes.to_string()),
+            ("segment.bytes", self.segment_bytes.to_string()),
+            ("segment.ms", self.segment_ms.to_string()),
+            ("cleanup.policy", policy.to_string()),
+            ("delete.retention.ms", self.delete_retention_ms.to_string()),
+            (
+                "min.compaction.lag.ms",
+                self.min_compaction_lag_ms.to_string(),
+            ),
+            ("max.message.bytes", self.max_message_bytes.to_string()),
+            ("message.timestamp.type", timestamp_type.to_string()),
+            (
+                "index.interval.bytes",
+                self.index_interval_bytes.to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
     fn set(&mut self, name: &str, value: &str) -> Result<()> {
         match name {
             "retention.ms" => self.retention_ms = parse_i64(name, value, -1)?,
@@ -373,6 +409,18 @@ mod tests {
                 "{k}={v}"
             );
         }
+    }
+
+    #[test]
+    fn effective_configs_use_kafka_names_and_parse_back() {
+        let m = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
+        let c = TopicConfig::default().with_overrides(&m).unwrap();
+        let all = c.to_kafka_configs();
+        assert_eq!(all.len(), CONFIG_NAMES.len());
+        assert_eq!(all["cleanup.policy"], "compact");
+        assert_eq!(all["retention.ms"], "604800000");
+        let back = TopicConfig::default().with_overrides(&all).unwrap();
+        assert_eq!(back.to_kafka_configs(), all);
     }
 
     #[test]

@@ -106,6 +106,11 @@ async fn compaction_keeps_latest_per_key_at_original_offsets() {
 
     let cleaned = broker.run_compaction_now().await.unwrap();
     assert!(cleaned > 0, "some segment was rewritten");
+    assert_eq!(
+        broker.run_compaction_now().await.unwrap(),
+        0,
+        "nothing new to clean"
+    );
     assert_eq!(log.high_watermark(), hw);
     assert_eq!(
         log.segment_base_offsets(),
@@ -180,4 +185,28 @@ async fn delete_policy_topics_are_not_compacted() {
     }
     assert_eq!(broker.run_compaction_now().await.unwrap(), 0);
     assert_eq!(read_all(&log).len(), 40);
+}
+
+#[tokio::test]
+async fn compacted_topics_refuse_records_without_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic("c", 1, &configs(&[("cleanup.policy", "compact")]))
+        .unwrap();
+    let log = broker.partition("c", 0).unwrap();
+    let mixed = [
+        new_record(Some(b"k"), Some(b"v"), now_ms()),
+        new_record(None, Some(b"v"), now_ms()),
+    ];
+    let err = log
+        .append_records(&mixed, Durability::Written)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 87, "{err}");
+    assert_eq!(log.high_watermark(), 0);
+    log.append_records(&mixed[..1], Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.high_watermark(), 1);
 }

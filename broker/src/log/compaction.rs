@@ -83,9 +83,9 @@ fn compression_of(h: &BatchHeader) -> Compression {
 impl PartitionLog {
     /// Compacts the partition as of `now_ms` if its topic's cleanup policy includes `compact`.
     pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
-        let _maintenance = self.maintenance.lock();
+        let mut maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
-        if !config.cleanup_policy.compact {
+        if !config.cleanup_policy.compact || self.is_offline() {
             return Ok(CompactionStats::default());
         }
         let views: Vec<SegmentView> = {
@@ -106,14 +106,24 @@ impl PartitionLog {
             return Ok(CompactionStats::default());
         };
         let lag_limit = now_ms - config.min_compaction_lag_ms;
-        let cleanable: Vec<&SegmentView> = closed
+        let prefix = closed
             .iter()
             .take_while(|v| v.max_timestamp <= lag_limit)
-            .filter(|v| v.size > 0)
-            .collect();
+            .count();
+        let cleanable: Vec<&SegmentView> = closed[..prefix].iter().filter(|v| v.size > 0).collect();
         if cleanable.is_empty() {
             return Ok(CompactionStats::default());
         }
+        // Like Kafka's cleaner checkpoint: nothing new became cleanable since the last pass, so
+        // skip the pass, unless tombstones kept last time may have expired since.
+        let cleanable_end = views[prefix].base;
+        if let Some((end, at)) = maintenance.last_compaction
+            && end == cleanable_end
+            && now_ms - at < config.delete_retention_ms
+        {
+            return Ok(CompactionStats::default());
+        }
+        maintenance.last_compaction = Some((cleanable_end, now_ms));
 
         // The latest offset of every key in the whole log.
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
@@ -190,8 +200,9 @@ impl PartitionLog {
         crate::log::sync_dir(&self.dir)
             .map_err(BrokerError::io("syncing partition directory", &self.dir))?;
         let interval = self.config.read().index_interval_bytes;
-        let seg = Segment::open_trusted(&self.dir, view.base, interval)?;
+        let mut seg = Segment::open_trusted(&self.dir, view.base, interval)?;
         seg.sync_all()?;
+        seg.take_index_handles();
         Ok(seg)
     }
 }

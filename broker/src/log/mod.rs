@@ -26,6 +26,11 @@ use bytes::Bytes;
 
 pub use partition::PartitionLog;
 
+/// The leader epoch of every partition: Sluice is a single broker that is always the leader, so
+/// the epoch never changes. Appended batches are stamped with it, and Metadata, ListOffsets and
+/// Fetch should report the same value.
+pub const LEADER_EPOCH: i32 = 0;
+
 /// How durable an append must be before it returns (the producer's `acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {

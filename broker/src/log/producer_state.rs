@@ -142,6 +142,32 @@ impl ProducerStates {
         }
     }
 
+    /// A copy of just the given producers' state: appends check a request's batches against this
+    /// scratch copy and [`ProducerStates::absorb`] it once the write succeeded, so the hot path
+    /// never copies the state of every producer.
+    pub fn subset(&self, producer_ids: impl IntoIterator<Item = i64>) -> ProducerStates {
+        let producers = producer_ids
+            .into_iter()
+            .filter_map(|id| self.producers.get(&id).map(|e| (id, e.clone())))
+            .collect();
+        ProducerStates { producers }
+    }
+
+    /// Takes over every producer entry of `other` (see [`ProducerStates::subset`]).
+    pub fn absorb(&mut self, other: ProducerStates) {
+        self.producers.extend(other.producers);
+    }
+
+    /// Forgets producers whose last batch is below `log_start_offset` (their batches were
+    /// deleted by retention; a later append from them starts afresh).
+    pub fn retain_active(&mut self, log_start_offset: i64) {
+        self.producers.retain(|_, e| {
+            e.batches
+                .back()
+                .is_some_and(|b| b.last_offset >= log_start_offset)
+        });
+    }
+
     /// Number of producers with state.
     pub fn len(&self) -> usize {
         self.producers.len()

@@ -18,7 +18,7 @@ impl PartitionLog {
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
-        if !config.cleanup_policy.delete {
+        if !config.cleanup_policy.delete || self.is_offline() {
             return Ok(0);
         }
         let removed: Vec<Segment> = {
@@ -29,8 +29,8 @@ impl PartitionLog {
                     && s.max_timestamp() < now_ms - config.retention_ms
             };
             // Roll an expired, non-empty active segment so that it can be deleted too.
-            let active_expired = state.segments.values().next_back().is_some_and(expired);
-            if active_expired && state.segments.values().all(expired) {
+            let all_expired = state.segments.values().all(|s| s.is_empty() || expired(s));
+            if all_expired && state.segments.values().next_back().is_some_and(expired) {
                 let next = state.next_offset;
                 self.roll(&mut state, next)?;
             }
@@ -42,7 +42,8 @@ impl PartitionLog {
                 let Some(seg) = state.segments.get(base) else {
                     break;
                 };
-                let by_time = expired(seg);
+                // A closed segment that compaction emptied holds nothing to keep.
+                let by_time = seg.is_empty() || expired(seg);
                 let by_size = config.retention_bytes >= 0
                     && total - seg.size() >= config.retention_bytes as u64;
                 if !(by_time || by_size) {
