@@ -57,7 +57,8 @@ pub async fn handle(
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        if group.is_empty() {
+        // The top-level error code exists from v2 on; v1 can only report per partition.
+        if group.is_empty() && header.version >= 2 {
             resp.error_code = ResponseError::InvalidGroupId.code();
             return resp;
         }

@@ -27,8 +27,7 @@ pub async fn handle(
                     let out = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
                         .with_timestamp(-1)
-                        .with_offset(-1)
-                        .with_leader_epoch(0);
+                        .with_offset(-1);
                     // -3 (max timestamp, v7+) and the tiered-storage specials are not served.
                     if p.timestamp < -2 {
                         return out.with_error_code(ResponseError::UnsupportedVersion.code());
