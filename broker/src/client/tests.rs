@@ -420,3 +420,99 @@ async fn unreachable_server_is_a_connect_error() {
         Err(ClientError::InvalidAddress { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remaining_member_takes_over_after_another_leaves() {
+    let server = start_server().await;
+    let client = Client::connect(&server.addr).await.unwrap();
+    client
+        .create_topic("shared", 3, &BTreeMap::new())
+        .await
+        .unwrap();
+    let config = || {
+        let mut c = GroupConfig::new("takeover", StartFrom::Earliest);
+        c.session_timeout = Duration::from_secs(6);
+        c.heartbeat_interval = Duration::from_millis(100);
+        c
+    };
+    let c1 = Client::connect(&server.addr).await.unwrap();
+    let c2 = Client::connect(&server.addr).await.unwrap();
+    let topics = vec!["shared".to_owned()];
+    let (a, b) = tokio::join!(
+        GroupConsumer::join(c1, config(), topics.clone()),
+        GroupConsumer::join(c2, config(), topics.clone()),
+    );
+    let (mut a, b) = (a.unwrap(), b.unwrap());
+    let first_generation = a.generation();
+    assert!(a.assignment().len() < 3);
+    b.close().await.unwrap();
+
+    // The heartbeat learns of the rebalance; the next poll rejoins and takes every partition.
+    for p in 0..3 {
+        produce_batch(
+            &client,
+            "shared",
+            p,
+            vec![record("k", &format!("p{p}"))],
+            Acks::All,
+        )
+        .await
+        .unwrap();
+    }
+    let mut got = Vec::new();
+    for _ in 0..50 {
+        got.extend(a.poll(Duration::from_millis(100)).await.unwrap());
+        if a.assignment().len() == 3 && got.len() == 3 {
+            break;
+        }
+    }
+    assert!(a.generation() > first_generation);
+    assert_eq!(a.assignment().len(), 3);
+    let mut values: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8(r.value.as_deref().unwrap().to_vec()).unwrap())
+        .collect();
+    values.sort();
+    assert_eq!(values, vec!["p0", "p1", "p2"]);
+    a.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_batches_round_trip() {
+    use kafka_protocol::records::Compression;
+    let server = start_server().await;
+    let client = Client::connect(&server.addr).await.unwrap();
+    for (i, compression) in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let topic = format!("compressed-{i}");
+        client
+            .create_topic(&topic, 1, &BTreeMap::new())
+            .await
+            .unwrap();
+        let config = ProducerConfig {
+            compression,
+            ..ProducerConfig::default()
+        };
+        let mut producer = Producer::new(client.clone(), config);
+        for j in 0..100 {
+            producer
+                .send(&topic, record(&format!("k{j}"), &"x".repeat(j)))
+                .await
+                .unwrap();
+        }
+        assert_eq!(producer.flush().await.unwrap(), 100);
+        let records = read_all(&client, &topic, 100).await;
+        assert_eq!(records.len(), 100, "{compression:?}");
+        assert!(
+            records.iter().enumerate().all(|(j, r)| r.offset == j as i64
+                && r.value.as_deref() == Some("x".repeat(j).as_bytes()))
+        );
+    }
+}
