@@ -136,7 +136,6 @@ type RequestOutcome = (u64, Option<ClientError>);
 pub struct Producer {
     client: Client,
     config: ProducerConfig,
-    partition_counts: HashMap<String, i32>,
     round_robin: usize,
     /// Open batches: topic -> one per partition (looked up by `&str`, no allocation per record).
     batches: HashMap<String, Vec<PendingBatch>>,
@@ -151,7 +150,6 @@ impl Producer {
         Producer {
             client,
             config,
-            partition_counts: HashMap::new(),
             round_robin: 0,
             batches: HashMap::new(),
             in_flight: JoinSet::new(),
@@ -173,7 +171,19 @@ impl Producer {
         if let Some(err) = self.first_error.take() {
             return Err(err);
         }
-        let partitions = self.partition_count(topic).await?;
+        if !self.batches.contains_key(topic) {
+            // First record for this topic: learn its partition count (one Metadata request).
+            let partitions = self.partition_count(topic).await?;
+            let empty = (0..partitions).map(|_| PendingBatch::default()).collect();
+            self.batches.insert(topic.to_owned(), empty);
+        }
+        // One hash lookup per record: the topic's batches also tell the partition count.
+        let Some(batches) = self.batches.get_mut(topic) else {
+            return Err(ClientError::UnknownTopic {
+                topic: topic.to_owned(),
+            });
+        };
+        let partitions = batches.len() as i32;
         let partition = match (record.partition, &record.key) {
             (Some(p), _) if p < 0 || p >= partitions => {
                 return Err(ClientError::InvalidArgument(format!(
@@ -190,19 +200,7 @@ impl Producer {
         let size = record.key.as_ref().map_or(0, Bytes::len)
             + record.value.as_ref().map_or(0, Bytes::len)
             + 16;
-        if !self.batches.contains_key(topic) {
-            let empty = (0..partitions).map(|_| PendingBatch::default()).collect();
-            self.batches.insert(topic.to_owned(), empty);
-        }
-        let Some(batch) = self
-            .batches
-            .get_mut(topic)
-            .and_then(|b| b.get_mut(partition as usize))
-        else {
-            return Err(ClientError::InvalidArgument(format!(
-                "partition {partition} of topic {topic:?} is not known to the producer"
-            )));
-        };
+        let batch = &mut batches[partition as usize];
         let offset_delta = batch.records.len() as i64;
         batch.records.push(to_wire_record(record, offset_delta));
         batch.bytes += size;
@@ -225,10 +223,7 @@ impl Producer {
         }
     }
 
-    async fn partition_count(&mut self, topic: &str) -> Result<i32> {
-        if let Some(&n) = self.partition_counts.get(topic) {
-            return Ok(n);
-        }
+    async fn partition_count(&self, topic: &str) -> Result<i32> {
         let info = self.client.topic(topic).await?;
         let n = info.partitions.len() as i32;
         if n == 0 {
@@ -236,7 +231,6 @@ impl Producer {
                 topic: topic.to_owned(),
             });
         }
-        self.partition_counts.insert(topic.to_owned(), n);
         Ok(n)
     }
 
