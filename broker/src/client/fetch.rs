@@ -152,13 +152,16 @@ impl Client {
                         None,
                     )),
                 };
-                let records = match &p.records {
+                let decoded = match &p.records {
                     Some(bytes) if error.is_none() => {
                         decode_records(&name, p.partition_index, bytes.clone(), requested)?
                     }
-                    _ => Vec::new(),
+                    _ => Decoded {
+                        records: Vec::new(),
+                        next_offset: requested,
+                    },
                 };
-                let next_offset = records.last().map_or(requested, |r| r.offset + 1);
+                let (records, next_offset) = (decoded.records, decoded.next_offset);
                 out.push(PartitionFetch {
                     topic: name.clone(),
                     partition: p.partition_index,
@@ -174,18 +177,32 @@ impl Client {
     }
 }
 
+/// Records decoded from a fetch response, and where to fetch next.
+#[derive(Debug)]
+pub struct Decoded {
+    /// Records at or after the requested offset, control records left out.
+    pub records: Vec<ConsumerRecord>,
+    /// One past the last offset covered by a complete batch (its header's last offset delta),
+    /// or the requested offset when no batch was complete. Taken from the batch headers rather
+    /// than the last record, so a batch whose tail records compaction removed, or a trailing
+    /// control batch, is not fetched again forever.
+    pub next_offset: i64,
+}
+
 /// Decodes the record batches in `bytes`, keeping records at or after `from_offset`.
 pub fn decode_records(
     topic: &Arc<str>,
     partition: i32,
     mut bytes: Bytes,
     from_offset: i64,
-) -> Result<Vec<ConsumerRecord>> {
+) -> Result<Decoded> {
     // Batch header: base offset (8), batch length (4) counting the bytes after it.
     const LOG_OVERHEAD: usize = 12;
     const ATTRIBUTES_AT: usize = 21;
     const CONTROL_FLAG: u16 = 0x20;
+    const LAST_OFFSET_DELTA_AT: usize = 23;
     let mut out = Vec::new();
+    let mut next_offset = from_offset;
     while bytes.len() >= LOG_OVERHEAD {
         let length = (&bytes[8..12]).get_i32();
         if length < 0 {
@@ -199,6 +216,11 @@ pub fn decode_records(
             break; // a partial batch at the end, cut by max_bytes
         }
         let mut batch = bytes.split_to(total);
+        if batch.len() >= LAST_OFFSET_DELTA_AT + 4 {
+            let base = (&batch[..8]).get_i64();
+            let last_delta = (&batch[LAST_OFFSET_DELTA_AT..]).get_i32();
+            next_offset = next_offset.max(base + i64::from(last_delta) + 1);
+        }
         if batch.len() > ATTRIBUTES_AT + 2
             && (&batch[ATTRIBUTES_AT..]).get_u16() & CONTROL_FLAG != 0
         {
@@ -228,7 +250,10 @@ pub fn decode_records(
             });
         }
     }
-    Ok(out)
+    Ok(Decoded {
+        records: out,
+        next_offset,
+    })
 }
 
 #[cfg(test)]
@@ -276,7 +301,12 @@ mod tests {
         let third = batch(15, &["f"]);
         bytes.extend_from_slice(&third[..third.len() - 3]);
         let topic: Arc<str> = Arc::from("t");
-        let records = decode_records(&topic, 2, bytes.freeze(), 11).unwrap();
+        let decoded = decode_records(&topic, 2, bytes.freeze(), 11).unwrap();
+        assert_eq!(
+            decoded.next_offset, 15,
+            "the partial batch at 15 is fetched again"
+        );
+        let records = decoded.records;
         let got: Vec<(i64, &[u8])> = records
             .iter()
             .map(|r| (r.offset, r.value.as_deref().unwrap()))
@@ -297,5 +327,51 @@ mod tests {
         bytes[16] = 7; // magic
         let topic: Arc<str> = Arc::from("t");
         assert!(decode_records(&topic, 0, bytes.freeze(), 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use bytes::BytesMut;
+
+    #[test]
+    fn next_offset_comes_from_the_batch_header_not_the_last_record() {
+        let mut bytes = BytesMut::new();
+        let record = kafka_protocol::records::Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: kafka_protocol::records::TimestampType::Creation,
+            offset: 22,
+            sequence: -1,
+            timestamp: 0,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers: Default::default(),
+        };
+        let options = kafka_protocol::records::RecordEncodeOptions {
+            version: 2,
+            compression: kafka_protocol::records::Compression::None,
+        };
+        kafka_protocol::records::RecordBatchEncoder::encode(&mut bytes, [&record], &options)
+            .unwrap();
+        // Rewrite the header as compaction leaves it: the batch spans 20..=29 (base offset 20,
+        // last offset delta 9) and only its first record (offset 20) survived. The CRC covers
+        // the last offset delta, so it is recomputed.
+        bytes[..8].copy_from_slice(&20i64.to_be_bytes());
+        bytes[23..27].copy_from_slice(&9i32.to_be_bytes());
+        let crc = crc32c::crc32c(&bytes[21..]);
+        bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+        let topic: Arc<str> = Arc::from("t");
+        let decoded = decode_records(&topic, 0, bytes.freeze(), 23).unwrap();
+        assert!(
+            decoded.records.is_empty(),
+            "offset 20 is before 23 and skipped"
+        );
+        assert_eq!(decoded.next_offset, 30);
     }
 }

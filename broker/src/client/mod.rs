@@ -30,7 +30,9 @@ pub use assignor::range_assign;
 pub use client::{Client, ClientConfig};
 pub use consumer::{Consumer, StartFrom};
 pub use error::{ClientError, Result, kafka_error_name};
-pub use fetch::{ConsumerRecord, FetchOptions, FetchPosition, PartitionFetch, decode_records};
+pub use fetch::{
+    ConsumerRecord, Decoded, FetchOptions, FetchPosition, PartitionFetch, decode_records,
+};
 pub use group::{GroupConfig, GroupConsumer};
 pub use producer::{
     Acks, BatchAck, Producer, ProducerConfig, ProducerRecord, partition_for_key, produce_batch,
