@@ -149,12 +149,13 @@ impl Client {
         &self,
         request: &R,
         version: i16,
+        extra_wait: Duration,
     ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static>
     where
         R::Response: Send + 'static,
     {
         let pending = self.inner.connection.enqueue(request, version).await?;
-        let timeout = self.inner.config.request_timeout;
+        let timeout = self.inner.config.request_timeout + extra_wait;
         let addr = self.addr().to_owned();
         Ok(async move {
             match tokio::time::timeout(timeout, pending.wait()).await {

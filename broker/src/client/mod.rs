@@ -31,7 +31,8 @@ pub use client::{Client, ClientConfig};
 pub use consumer::{Consumer, StartFrom};
 pub use error::{ClientError, Result, kafka_error_name};
 pub use fetch::{
-    ConsumerRecord, Decoded, FetchOptions, FetchPosition, PartitionFetch, decode_records,
+    ConsumerRecord, Decoded, FetchOptions, FetchPosition, PartitionFetch, PendingFetch, RawFetch,
+    decode_records,
 };
 pub use group::{GroupConfig, GroupConsumer};
 pub use producer::{

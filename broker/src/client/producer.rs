@@ -9,6 +9,7 @@
 //! what is left and waits for every acknowledgement.
 
 use std::collections::HashMap;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -282,7 +283,10 @@ impl Producer {
         }
         // The request is written here, before the next one, so that batches of a partition
         // reach the server in the order they were filled; the task only awaits the answer.
-        let response = self.client.start_request(&request, version).await?;
+        let response = self
+            .client
+            .start_request(&request, version, Duration::ZERO)
+            .await?;
         let counts: Vec<(String, i32, u64)> = request
             .topic_data
             .iter()
