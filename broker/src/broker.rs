@@ -172,6 +172,13 @@ impl Broker {
         self.inner.producer_ids.lock().allocate()
     }
 
+    /// DeleteRecords: moves a partition's log start offset to `offset` (-1 = high-water mark),
+    /// deleting whole segments before it. Returns the new log start offset.
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64> {
+        self.partition(topic, partition)?
+            .delete_records_before(offset)
+    }
+
     /// Every partition of every topic.
     pub fn all_partitions(&self) -> Vec<Arc<PartitionLog>> {
         self.inner

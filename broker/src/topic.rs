@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BrokerError, Result};
 
+pub mod compat;
+
 /// How old segments are cleaned up (`cleanup.policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleanupPolicy {
@@ -153,6 +155,14 @@ impl TopicConfig {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(compat::defaults().map(|(k, v)| {
+            let value = self
+                .overrides
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| v.to_string());
+            (k.to_string(), value)
+        }))
         .collect()
     }
 
@@ -199,12 +209,13 @@ impl TopicConfig {
                     }
                 }
             }
+            _ if compat::is_accepted(name) => compat::validate(name, value)?,
             _ => {
                 return Err(BrokerError::invalid_config(
                     name,
                     value,
                     format!(
-                        "unknown topic config; known configs are {}",
+                        "unknown topic config; Sluice knows {} and accepts the other Kafka topic configs without effect",
                         CONFIG_NAMES.join(", ")
                     ),
                 ));
@@ -395,7 +406,11 @@ mod tests {
         assert_eq!(c.segment_bytes, 1000);
         assert_eq!(c.overrides.len(), 2);
 
+        let accepted = BTreeMap::from([("min.insync.replicas".to_string(), "2".to_string())]);
+        let c = base.with_overrides(&accepted).unwrap();
+        assert_eq!(c.to_kafka_configs()["min.insync.replicas"], "2");
         for (k, v) in [
+            ("min.insync.replicas", "0"),
             ("retention.msec", "1"),
             ("retention.ms", "soon"),
             ("retention.ms", "-2"),
@@ -416,7 +431,8 @@ mod tests {
         let m = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
         let c = TopicConfig::default().with_overrides(&m).unwrap();
         let all = c.to_kafka_configs();
-        assert_eq!(all.len(), CONFIG_NAMES.len());
+        assert_eq!(all.len(), CONFIG_NAMES.len() + compat::defaults().count());
+        assert_eq!(all["min.insync.replicas"], "1");
         assert_eq!(all["cleanup.policy"], "compact");
         assert_eq!(all["retention.ms"], "604800000");
         let back = TopicConfig::default().with_overrides(&all).unwrap();

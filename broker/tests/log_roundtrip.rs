@@ -312,3 +312,22 @@ async fn topic_configs_can_be_altered_and_partitions_added() {
     assert_eq!(t.config.to_kafka_configs()["cleanup.policy"], "compact");
     assert_eq!(broker.partition("t", 2).unwrap().high_watermark(), 1);
 }
+
+#[tokio::test]
+async fn segments_roll_by_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic("t", 1, &configs(&[("segment.ms", "1")]))
+        .unwrap();
+    let log = broker.partition("t", 0).unwrap();
+    for i in 0..3 {
+        log.append_records(&records(&format!("r{i}"), 1, 1), Durability::Written)
+            .await
+            .unwrap();
+        // Let the active segment become older than segment.ms (1 ms) before the next append.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
+    assert_eq!(segment_files(log.dir()).len(), 3);
+}

@@ -136,7 +136,9 @@ impl Broker {
         let entry = self.entry(name)?;
         let mut overrides = entry.meta.config.overrides.clone();
         for key in remove {
-            if !crate::topic::CONFIG_NAMES.contains(&key.as_str()) {
+            if !crate::topic::CONFIG_NAMES.contains(&key.as_str())
+                && !crate::topic::compat::is_accepted(key)
+            {
                 return Err(BrokerError::invalid_config(key, "", "unknown topic config"));
             }
             overrides.remove(key);

@@ -4,8 +4,10 @@
 //! now) to learn the offset of the latest record of each key; then rewrite each cleanable closed
 //! segment — the oldest ones whose records are all older than `min.compaction.lag.ms` — keeping a
 //! record only if it is the latest for its key. A tombstone (null value) that is the latest for
-//! its key is kept until its timestamp is older than `delete.retention.ms`, so consumers have time
-//! to see the delete. Records without a key cannot be compacted and are dropped. Offsets never
+//! its key is kept until its segment was last written more than `delete.retention.ms` ago, so
+//! consumers have time to see the delete (a rewrite keeps the segment's modification time; this is
+//! Kafka's delete horizon by segment time, and a producer's old record timestamps cannot make a
+//! delete vanish early). Records without a key cannot be compacted and are dropped. Offsets never
 //! change: a compacted log has holes, and a read at a missing offset returns the next batch.
 //!
 //! Batches whose records all survive are copied byte for byte; others are decoded with
@@ -47,6 +49,8 @@ struct SegmentView {
     path: PathBuf,
     size: u64,
     max_timestamp: i64,
+    /// When the segment's file was last written (kept across rewrites), for tombstone expiry.
+    modified: Option<std::time::SystemTime>,
 }
 
 /// Calls `f` with each whole batch of the first `size` bytes of `file`.
@@ -99,6 +103,7 @@ impl PartitionLog {
                     path: s.path().to_path_buf(),
                     size: s.size(),
                     max_timestamp: s.max_timestamp(),
+                    modified: s.file().metadata().and_then(|m| m.modified()).ok(),
                 })
                 .collect()
         };
@@ -141,17 +146,24 @@ impl PartitionLog {
             })?;
         }
 
-        let tombstone_limit = now_ms - config.delete_retention_ms;
-        let keep = |r: &Record| match &r.key {
-            None => false,
-            Some(k) => {
-                latest.get(k) == Some(&r.offset)
-                    && (r.value.is_some() || r.timestamp >= tombstone_limit)
+        // Tombstones live until their segment was last written more than delete.retention.ms
+        // ago (Kafka's delete horizon by segment modification time, not the record's own
+        // timestamp, which producers may set far in the past).
+        let tombstone_horizon = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis((now_ms - config.delete_retention_ms).max(0) as u64);
+        let keep_in = |view: &SegmentView| {
+            let tombstones_expired = view.modified.is_some_and(|m| m <= tombstone_horizon);
+            let latest = &latest;
+            move |r: &Record| match &r.key {
+                None => false,
+                Some(k) => {
+                    latest.get(k) == Some(&r.offset) && (r.value.is_some() || !tombstones_expired)
+                }
             }
         };
         let mut stats = CompactionStats::default();
         for view in cleanable {
-            let (out, kept, removed) = rewrite_segment(view, &keep)?;
+            let (out, kept, removed) = rewrite_segment(view, &keep_in(view))?;
             if removed == 0 {
                 continue;
             }
@@ -178,6 +190,13 @@ impl PartitionLog {
                 .map_err(BrokerError::io("creating cleaned segment", &cleaned))?;
             f.write_all(bytes)
                 .map_err(BrokerError::io("writing cleaned segment", &cleaned))?;
+            // Keep the original modification time: it dates the tombstones in the segment.
+            if let Some(modified) = view.modified {
+                f.set_modified(modified).map_err(BrokerError::io(
+                    "keeping the segment's modification time",
+                    &cleaned,
+                ))?;
+            }
             f.sync_all()
                 .map_err(BrokerError::io("syncing cleaned segment", &cleaned))?;
         }

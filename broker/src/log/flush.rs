@@ -104,6 +104,14 @@ impl Flusher {
         }
     }
 
+    /// Drops pending rolls past `offset` (their segments were truncated away).
+    pub fn forget_rolls_after(&self, offset: i64) {
+        self.state
+            .lock()
+            .pending_rolls
+            .retain(|r| r.offset <= offset);
+    }
+
     /// The ticket of the latest write: waiting for it waits for everything written so far.
     pub fn last_ticket(&self) -> u64 {
         self.state.lock().written
@@ -268,6 +276,15 @@ pub fn read_recovery_point(path: &std::path::Path) -> i64 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Durably sets the recovery point to `offset` if it is lower than the current one (after a
+/// truncation, segments that no longer exist must not be trusted later).
+pub fn force_recovery_point(path: &std::path::Path, offset: i64) -> std::io::Result<()> {
+    if read_recovery_point(path) <= offset {
+        return Ok(());
+    }
+    crate::log::write_file_atomically(path, offset.to_string().as_bytes())
 }
 
 /// Durably replaces the recovery point file (write to a temp file, fsync, rename).

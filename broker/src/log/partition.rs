@@ -35,15 +35,20 @@ pub(crate) struct LogState {
     pub next_offset: i64,
     /// Idempotent producers' state.
     pub producers: ProducerStates,
+    /// A log start offset inside the first segment set by DeleteRecords (persisted in
+    /// `log-start-offset`); the first segment's base offset when lower.
+    pub deleted_before: i64,
 }
 
 impl LogState {
     pub fn log_start_offset(&self) -> i64 {
-        self.segments
+        let first = self
+            .segments
             .keys()
             .next()
             .copied()
-            .unwrap_or(self.next_offset)
+            .unwrap_or(self.next_offset);
+        first.max(self.deleted_before).min(self.next_offset)
     }
 }
 
@@ -422,7 +427,7 @@ impl PartitionLog {
                 .find_map(|s| s.offset_for_timestamp(timestamp_ms))
         }?;
         // Walk batches from the candidate until a record qualifies (bounded by the log's end).
-        let mut offset = candidate;
+        let mut offset = candidate.max(self.log_start_offset());
         loop {
             let (records, read) = self.read_records(offset, 64 * 1024).ok()?;
             if read.records.is_empty() {

@@ -24,6 +24,17 @@ use crate::topic::TopicConfig;
 
 /// File in a partition directory holding the offset below which all segments are fsync'd.
 pub const RECOVERY_POINT_FILE: &str = "recovery-point";
+/// File holding the log start offset set by DeleteRecords.
+pub const LOG_START_FILE: &str = "log-start-offset";
+
+/// The DeleteRecords log start offset, 0 when never set or unreadable.
+fn read_log_start(dir: &Path) -> i64 {
+    std::fs::read_to_string(dir.join(LOG_START_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Snapshots kept per partition (older ones are pruned when a new one is written).
 const SNAPSHOTS_KEPT: usize = 2;
 
@@ -40,6 +51,16 @@ pub fn write_snapshot(dir: &Path, offset: i64, json: &[u8]) -> std::io::Result<(
     let excess = offsets.len().saturating_sub(SNAPSHOTS_KEPT);
     for old in &offsets[..excess] {
         std::fs::remove_file(dir.join(snapshot_file_name(*old)))?;
+    }
+    Ok(())
+}
+
+/// Removes the producer snapshots taken past `offset` (after a truncation).
+pub fn remove_snapshots_after(dir: &Path, offset: i64) -> std::io::Result<()> {
+    for o in list_suffixed(dir, ".snapshot")? {
+        if o > offset {
+            std::fs::remove_file(dir.join(snapshot_file_name(o)))?;
+        }
     }
     Ok(())
 }
@@ -205,10 +226,12 @@ pub fn open_partition(
     if segments.is_empty() {
         segments.insert(0, Segment::create(dir, 0)?);
     }
+    let deleted_before = read_log_start(dir).min(next_offset);
     let state = LogState {
         segments,
         next_offset,
         producers,
+        deleted_before,
     };
     tracing::debug!(next_offset, clean, recovery_point, "partition opened");
     Ok(PartitionLog::from_state(
