@@ -43,6 +43,10 @@ enum Command {
         /// group.initial.rebalance.delay.ms).
         #[arg(long, default_value_t = 3000)]
         group_initial_rebalance_delay_ms: u64,
+        /// host:port that clients are told to connect to (Kafka's advertised.listeners), when it
+        /// differs from --kafka-addr, e.g. behind NAT or when listening on 0.0.0.0.
+        #[arg(long)]
+        advertised_addr: Option<String>,
     },
     /// Create, list, describe, delete topics; produce and consume lines.
     Topic {
@@ -96,8 +100,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             kafka_addr,
             group_initial_rebalance_delay_ms,
+            advertised_addr,
         }) => {
             let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
+            options.advertised_addr = advertised_addr;
             options.group_initial_rebalance_delay =
                 Duration::from_millis(group_initial_rebalance_delay_ms);
             server::run(&options).await
