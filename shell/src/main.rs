@@ -66,13 +66,19 @@ enum Command {
 }
 
 fn main() {
+    let cli = Cli::parse();
+    // The server logs what it does at info; client commands and the benchmark only warnings, so
+    // their output stays readable. RUST_LOG overrides both.
+    let default_level = match cli.command {
+        None | Some(Command::Server { .. }) => "info",
+        Some(_) => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
