@@ -22,8 +22,11 @@ use tracing_subscriber::EnvFilter;
 use crate::error::CliError;
 
 /// Sluice: a streaming SQL engine with a built-in Kafka-compatible broker.
+///
+/// Without a command, runs a local server on ./sluice-data with the Kafka API on 127.0.0.1:9092
+/// (the same as `sluice server`).
 #[derive(Debug, Parser)]
-#[command(name = "sluice", version, about)]
+#[command(name = "sluice", version)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
