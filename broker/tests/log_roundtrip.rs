@@ -318,16 +318,29 @@ async fn segments_roll_by_age() {
     let dir = tempfile::tempdir().unwrap();
     let broker = open(dir.path()).await;
     broker
-        .create_topic("t", 1, &configs(&[("segment.ms", "1")]))
+        .create_topic("t", 1, &configs(&[("segment.ms", "50")]))
         .unwrap();
     let log = broker.partition("t", 0).unwrap();
-    for i in 0..3 {
-        log.append_records(&records(&format!("r{i}"), 1, 1), Durability::Written)
+    // As in Kafka, a segment's age is the newest record's time minus its first batch's time.
+    for ts in [1_000, 1_030, 1_060, 1_200, 1_210] {
+        log.append_records(&records("r", 1, ts), Durability::Written)
             .await
             .unwrap();
-        // Let the active segment become older than segment.ms (1 ms) before the next append.
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
-    assert_eq!(segment_files(log.dir()).len(), 3);
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
+    // The age survives a restart: a record 60 ms after the active segment's first one rolls it.
+    broker.shutdown().await;
+    drop(log);
+    drop(broker);
+    let broker = open(dir.path()).await;
+    let log = broker.partition("t", 0).unwrap();
+    log.append_records(&records("r", 1, 1_220), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
+    log.append_records(&records("r", 1, 1_261), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3, 6]);
+    assert_eq!(segment_files(log.dir()).len(), 4);
 }

@@ -258,7 +258,12 @@ impl PartitionLog {
             let total: usize = to_write.iter().map(|(r, _)| r.len()).sum();
             let first_base = to_write[0].1.base_offset;
             let last = to_write[to_write.len() - 1].1.last_offset();
-            self.maybe_roll(&mut state, &config, total as u64, first_base, last)?;
+            let max_ts = to_write
+                .iter()
+                .map(|(_, h)| h.max_timestamp)
+                .max()
+                .unwrap_or(-1);
+            self.maybe_roll(&mut state, &config, total as u64, max_ts, first_base, last)?;
             // Write the batches in one write; the request's buffer as is when nothing was skipped.
             let whole = to_write.len() == parts.len();
             let copied: Vec<u8>;
@@ -299,6 +304,7 @@ impl PartitionLog {
         state: &mut LogState,
         config: &TopicConfig,
         incoming: u64,
+        incoming_max_timestamp: i64,
         first_base: i64,
         last_offset: i64,
     ) -> Result<()> {
@@ -307,7 +313,7 @@ impl PartitionLog {
             return Ok(());
         }
         let too_big = seg.size() + incoming > config.segment_bytes;
-        let too_old = now_ms() - seg.created_ms() >= config.segment_ms;
+        let too_old = seg.is_older_than(config.segment_ms, incoming_max_timestamp, now_ms());
         let offsets_overflow = last_offset - seg.base_offset() > i32::MAX as i64;
         let position_overflow = seg.size() + incoming > u32::MAX as u64;
         if !(too_big || too_old || offsets_overflow || position_overflow) {

@@ -53,8 +53,11 @@ pub struct Segment {
     next_offset: i64,
     /// The largest timestamp of any batch, -1 when empty.
     max_timestamp: i64,
-    /// Wall-clock time (ms) this segment was created or opened, for `segment.ms`.
+    /// Wall-clock time (ms) this segment was created or opened, for `segment.ms` when the
+    /// first batch has no timestamp.
     created_ms: i64,
+    /// The first batch's max timestamp: `segment.ms` is measured from it, as Kafka does.
+    first_batch_timestamp: Option<i64>,
     offset_index: Index<OffsetEntry>,
     time_index: Index<TimeEntry>,
     bytes_since_index_entry: u64,
@@ -83,6 +86,7 @@ impl Segment {
             next_offset: base_offset,
             max_timestamp: -1,
             created_ms: crate::log::now_ms(),
+            first_batch_timestamp: None,
             offset_index,
             time_index,
             bytes_since_index_entry: 0,
@@ -120,6 +124,7 @@ impl Segment {
             .map(|e| e.position as u64)
             .unwrap_or(0);
         let tail = seg.scan_headers(start)?;
+        seg.first_batch_timestamp = seg.scan_first_header()?.map(|h| h.max_timestamp);
         if let Some(last) = tail.last() {
             seg.next_offset = last.header.last_offset() + 1;
             let end = last.position + last.header.size() as u64;
@@ -305,6 +310,7 @@ impl Segment {
         self.time_index.reset(times)?;
         self.bytes_since_index_entry = since;
         self.max_timestamp = max_ts;
+        self.first_batch_timestamp = batches.first().map(|b| b.header.max_timestamp);
         self.next_offset = batches
             .last()
             .map(|b| b.header.last_offset() + 1)
@@ -321,6 +327,9 @@ impl Segment {
             .sync_all()
             .map_err(BrokerError::io("syncing segment", &self.path))?;
         self.size = size;
+        if size == 0 {
+            self.first_batch_timestamp = None;
+        }
         let offsets: Vec<_> = self
             .offset_index
             .entries()
@@ -355,6 +364,9 @@ impl Segment {
             });
         }
         self.size += bytes.len() as u64;
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = headers.first().map(|(_, h)| h.max_timestamp);
+        }
         for (rel_pos, h) in headers {
             let rel = (h.base_offset - self.base_offset) as u32;
             if self.offset_index.entries().is_empty()
@@ -492,9 +504,26 @@ impl Segment {
     pub fn max_timestamp(&self) -> i64 {
         self.max_timestamp
     }
-    /// When the segment was created or opened (ms since the epoch), for `segment.ms`.
-    pub fn created_ms(&self) -> i64 {
-        self.created_ms
+    /// Whether the segment is older than `segment_ms` for a batch whose max timestamp is
+    /// `incoming_max_timestamp`: measured from the first batch's timestamp, as Kafka does (so a
+    /// restart does not reset a segment's age), or from the wall-clock creation time when the
+    /// first batch carries no timestamp.
+    pub fn is_older_than(&self, segment_ms: i64, incoming_max_timestamp: i64, now_ms: i64) -> bool {
+        match self.first_batch_timestamp {
+            Some(first) if first >= 0 => incoming_max_timestamp.saturating_sub(first) > segment_ms,
+            _ => now_ms - self.created_ms > segment_ms,
+        }
+    }
+
+    fn scan_first_header(&self) -> Result<Option<BatchHeader>> {
+        if self.size < HEADER_SIZE as u64 {
+            return Ok(None);
+        }
+        let mut buf = [0u8; HEADER_SIZE];
+        self.file
+            .read_exact_at(&mut buf, 0)
+            .map_err(BrokerError::io("reading batch header", &self.path))?;
+        Ok(BatchHeader::parse(&buf).ok())
     }
     /// The shared file handle (for positional reads and fsync outside the partition lock).
     pub fn file(&self) -> &Arc<File> {
