@@ -279,6 +279,49 @@ async fn every_served_version_of_every_api_answers() {
             "ListGroups v{v}"
         );
     }
+    for v in versions(ApiKey::DeleteGroups) {
+        let group = GroupId(s(&format!("del{v}")));
+        let commit = OffsetCommitRequest::default()
+            .with_group_id(group.clone())
+            .with_generation_id_or_member_epoch(-1)
+            .with_topics(vec![
+                OffsetCommitRequestTopic::default()
+                    .with_name(t("t2"))
+                    .with_partitions(vec![OffsetCommitRequestPartition::default()]),
+            ]);
+        c.send(8, &commit).await;
+        let req =
+            DeleteGroupsRequest::default().with_groups_names(vec![group, GroupId(s("ghost"))]);
+        let resp = c.send(v, &req).await;
+        assert_eq!(resp.results[0].error_code, 0, "DeleteGroups v{v}");
+        assert_ne!(resp.results[1].error_code, 0, "DeleteGroups v{v}");
+    }
+    for v in versions(ApiKey::DeleteRecords) {
+        let req = DeleteRecordsRequest::default().with_topics(vec![
+            delete_records_request::DeleteRecordsTopic::default()
+                .with_name(t("t2"))
+                .with_partitions(vec![
+                    delete_records_request::DeleteRecordsPartition::default()
+                        .with_partition_index(0)
+                        .with_offset(i64::from(v) + 1),
+                    delete_records_request::DeleteRecordsPartition::default()
+                        .with_partition_index(0)
+                        .with_offset(1_000),
+                ]),
+        ]);
+        let resp = c.send(v, &req).await;
+        let parts = &resp.topics[0].partitions;
+        assert_eq!(parts[0].error_code, 0, "DeleteRecords v{v}");
+        assert_eq!(
+            parts[0].low_watermark,
+            i64::from(v) + 1,
+            "DeleteRecords v{v}"
+        );
+        assert_ne!(
+            parts[1].error_code, 0,
+            "DeleteRecords v{v} past the high-water mark"
+        );
+    }
     for v in versions(ApiKey::DeleteTopics) {
         let req = DeleteTopicsRequest::default().with_topic_names(vec![t(&format!("t{}", v + 2))]);
         assert_eq!(
