@@ -1,1 +1,123 @@
-fn main() {}
+//! `sluice`: the Sluice binary.
+//!
+//! - `sluice` alone runs a local server on `./sluice-data` (later also the SQL shell).
+//! - `sluice server` runs the broker headless until SIGINT/SIGTERM.
+//! - `sluice topic ...` administers topics and produces/consumes lines over the Kafka protocol,
+//!   against any Kafka-compatible server (`--bootstrap`).
+//! - `sluice bench ...` measures produce and consume throughput and latency.
+
+mod bench;
+mod consume;
+mod error;
+mod produce;
+mod server;
+mod topic;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::error::CliError;
+
+/// Sluice: a streaming SQL engine with a built-in Kafka-compatible broker.
+///
+/// Without a command, runs a local server on ./sluice-data with the Kafka API on 127.0.0.1:9092
+/// (the same as `sluice server`).
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server headless: the broker on a data directory with its Kafka listener.
+    Server {
+        /// Directory holding topics, offsets and state.
+        #[arg(long, default_value = "./sluice-data")]
+        data_dir: PathBuf,
+        /// Address of the Kafka listener (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        kafka_addr: String,
+        /// How long the first rebalance of a new consumer group waits for more members (Kafka's
+        /// group.initial.rebalance.delay.ms).
+        #[arg(long, default_value_t = 3000)]
+        group_initial_rebalance_delay_ms: u64,
+        /// host:port that clients are told to connect to (Kafka's advertised.listeners), when it
+        /// differs from --kafka-addr, e.g. behind NAT or when listening on 0.0.0.0.
+        #[arg(long)]
+        advertised_addr: Option<String>,
+    },
+    /// Create, list, describe, delete topics; produce and consume lines.
+    Topic {
+        /// Kafka server to talk to.
+        #[arg(
+            long,
+            global = true,
+            default_value = "127.0.0.1:9092",
+            env = "SLUICE_BOOTSTRAP"
+        )]
+        bootstrap: String,
+        #[command(subcommand)]
+        command: topic::TopicCommand,
+    },
+    /// Measure produce and consume throughput through the Kafka protocol.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    // The server logs what it does at info; client commands and the benchmark only warnings, so
+    // their output stays readable. RUST_LOG overrides both.
+    let default_level = match cli.command {
+        None | Some(Command::Server { .. }) => "info",
+        Some(_) => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    if let Err(err) = result {
+        eprintln!("error: {err}");
+        std::process::exit(err.exit_code());
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        None => {
+            let options = server::ServerOptions::new("./sluice-data", "127.0.0.1:9092");
+            server::run(&options).await
+        }
+        Some(Command::Server {
+            data_dir,
+            kafka_addr,
+            group_initial_rebalance_delay_ms,
+            advertised_addr,
+        }) => {
+            let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
+            options.advertised_addr = advertised_addr;
+            options.group_initial_rebalance_delay =
+                Duration::from_millis(group_initial_rebalance_delay_ms);
+            server::run(&options).await
+        }
+        Some(Command::Topic { bootstrap, command }) => topic::run(&bootstrap, command).await,
+        Some(Command::Bench(args)) => bench::run(args).await,
+    }
+}

@@ -1,0 +1,189 @@
+//! `sluice server`: the broker on a data directory with its Kafka listener, until SIGINT or
+//! SIGTERM.
+//!
+//! [`LocalServer`] is the same server started inside the current process; `sluice bench` uses it
+//! when no `--bootstrap` is given. Shutdown is graceful: the listener stops accepting, open
+//! connections finish their request, and the broker flushes and fsyncs every partition before
+//! the process exits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sluice_broker::protocol::{ServerConfig, serve};
+use sluice_broker::{Broker, BrokerConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tracing::info;
+
+use crate::error::CliError;
+
+/// What `sluice server` runs with.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Directory holding topics, offsets and state.
+    pub data_dir: PathBuf,
+    /// Address of the Kafka listener (port 0 picks a free port).
+    pub kafka_addr: String,
+    /// Kafka's `group.initial.rebalance.delay.ms`.
+    pub group_initial_rebalance_delay: Duration,
+    /// `host:port` written into Metadata and FindCoordinator answers; the bound address if
+    /// `None`.
+    pub advertised_addr: Option<String>,
+}
+
+impl ServerOptions {
+    /// Options with Kafka's defaults for everything but the directory and address.
+    pub fn new(data_dir: impl Into<PathBuf>, kafka_addr: &str) -> ServerOptions {
+        ServerOptions {
+            data_dir: data_dir.into(),
+            kafka_addr: kafka_addr.to_owned(),
+            group_initial_rebalance_delay: ServerConfig::default().group.initial_rebalance_delay,
+            advertised_addr: None,
+        }
+    }
+}
+
+/// A broker and its Kafka listener running inside this process.
+pub struct LocalServer {
+    addr: SocketAddr,
+    broker: Broker,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl LocalServer {
+    /// Opens (and recovers) the broker in `options.data_dir` and listens for Kafka clients on
+    /// `options.kafka_addr`.
+    pub async fn start(options: &ServerOptions) -> Result<LocalServer, CliError> {
+        let data_dir = options.data_dir.as_path();
+        let addr = options.kafka_addr.as_str();
+        std::fs::create_dir_all(data_dir).map_err(|source| CliError::Io {
+            context: format!("cannot create data directory {}", data_dir.display()),
+            source,
+        })?;
+        let broker = Broker::open(BrokerConfig::new(PathBuf::from(data_dir)))
+            .await
+            .map_err(|e| {
+                CliError::Server(format!(
+                    "cannot open the data directory {}: {e}",
+                    data_dir.display()
+                ))
+            })?;
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            CliError::Server(format!("cannot listen for Kafka clients on {addr}: {e}"))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::Server(format!("cannot read the listener's address: {e}")))?;
+        let mut config = ServerConfig::default();
+        config.group.initial_rebalance_delay = options.group_initial_rebalance_delay;
+        if let Some(advertised) = &options.advertised_addr {
+            let (host, port) = parse_host_port(advertised)?;
+            config.advertised_host = Some(host);
+            config.advertised_port = Some(port);
+        }
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(broker.clone(), listener, config, async move {
+            let _ = stopped.await;
+        }));
+        let task = tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("the Kafka listener failed: {e}")),
+            }
+        });
+        Ok(LocalServer {
+            addr,
+            broker,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The address Kafka clients connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the listener, waits for open connections, then flushes and fsyncs the broker.
+    pub async fn shutdown(mut self) -> Result<(), CliError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = (&mut self.task)
+            .await
+            .map_err(|e| CliError::Server(format!("the Kafka listener failed: {e}")))
+            .and_then(|r| r.map_err(CliError::Server));
+        self.broker.shutdown().await;
+        served
+    }
+}
+
+/// Splits `host:port` (IPv6 hosts in brackets).
+fn parse_host_port(addr: &str) -> Result<(String, u16), CliError> {
+    let bad = || CliError::Usage(format!("--advertised-addr {addr:?} is not host:port"));
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// Runs `sluice server` until SIGINT or SIGTERM.
+pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
+    let server = LocalServer::start(options).await?;
+    info!(data_dir = %options.data_dir.display(), kafka = %server.addr(), "sluice server started");
+    // Scripts and tests read the bound address from this line (useful with port 0).
+    println!("sluice: Kafka API listening on {}", server.addr());
+    wait_for_signal().await?;
+    info!("shutting down: finishing requests and flushing the log");
+    server.shutdown().await?;
+    info!("sluice server stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), CliError> {
+    let io = |source| CliError::Io {
+        context: "cannot install the signal handler".to_owned(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(io)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(io)?;
+        tokio::select! {
+            _ = term.recv() => info!("received SIGTERM"),
+            _ = int.recv() => info!("received SIGINT"),
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_addresses_parse() {
+        assert_eq!(
+            parse_host_port("kafka.example:9093").unwrap(),
+            ("kafka.example".to_owned(), 9093)
+        );
+        assert_eq!(
+            parse_host_port("[::1]:9092").unwrap(),
+            ("::1".to_owned(), 9092)
+        );
+        assert!(parse_host_port("nohost").is_err());
+        assert!(parse_host_port(":9092").is_err());
+        assert!(parse_host_port("h:99999").is_err());
+    }
+}
