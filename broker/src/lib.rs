@@ -3,3 +3,15 @@
 //!
 //! The engine uses the same [`Broker`] handle in-process: it appends and reads partitions without a
 //! network hop and awaits new data through a watch on each partition's high-water mark.
+
+pub mod broker;
+pub mod error;
+pub mod log;
+pub mod topic;
+
+pub use broker::{Broker, BrokerConfig};
+pub use error::{BrokerError, Result};
+pub use kafka_protocol::records::Record;
+pub use log::records::{decode_records, encode_records, new_record};
+pub use log::{AppendResult, Durability, PartitionLog, ReadResult};
+pub use topic::{CleanupPolicy, TimestampType, TopicConfig, TopicMeta};

@@ -1,0 +1,479 @@
+//! [`Broker`]: the registry of topics on disk and the handle everyone shares.
+//!
+//! It owns the data directory (`<data>/topics/<topic>/topic.json` and one directory per
+//! partition), creates and deletes topics, hands out [`PartitionLog`]s, picks partitions for keys,
+//! allocates idempotent producer ids, and runs retention and compaction in background tasks.
+//! A clean shutdown fsyncs every partition and leaves a `.clean-shutdown` marker so the next start
+//! can trust the data instead of scanning it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::error::{BrokerError, Result};
+use crate::log::recovery::open_partition;
+use crate::log::{PartitionLog, now_ms, sync_dir, write_file_atomically};
+use crate::topic::{TopicConfig, TopicFile, TopicMeta, partition_for_key, validate_topic_name};
+
+mod producer_ids;
+
+use producer_ids::ProducerIdAllocator;
+
+/// Marker file written at the end of a clean shutdown and removed at start-up.
+pub const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+
+/// How the broker is set up.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Root of everything the broker stores.
+    pub data_dir: PathBuf,
+    /// This broker's node id (Metadata answers with it).
+    pub node_id: i32,
+    /// Partitions for topics created without a count (auto-created topics, CreateTopics with -1).
+    pub default_partitions: i32,
+    /// Configs of topics that do not override them.
+    pub topic_defaults: TopicConfig,
+    /// How often the background task applies retention (Kafka's `log.retention.check.interval.ms`).
+    pub retention_check_interval: Duration,
+    /// How often the background task compacts `cleanup.policy=compact` topics.
+    pub compaction_interval: Duration,
+}
+
+impl BrokerConfig {
+    /// Defaults (Kafka's where it has one) with the given data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> BrokerConfig {
+        BrokerConfig {
+            data_dir: data_dir.into(),
+            node_id: 1,
+            default_partitions: 1,
+            topic_defaults: TopicConfig::default(),
+            retention_check_interval: Duration::from_secs(5 * 60),
+            compaction_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TopicEntry {
+    meta: TopicMeta,
+    partitions: Vec<Arc<PartitionLog>>,
+    round_robin: AtomicU32,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: BrokerConfig,
+    topics: RwLock<BTreeMap<String, Arc<TopicEntry>>>,
+    producer_ids: Mutex<ProducerIdAllocator>,
+    shutdown_tx: watch::Sender<bool>,
+    closed: AtomicBool,
+}
+
+/// The broker: cheap to clone, shared by the Kafka protocol server, the engine and the shell.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+impl Broker {
+    /// Opens the data directory, recovering every partition, and starts the background tasks
+    /// (retention, compaction) when called inside a tokio runtime.
+    pub async fn open(config: BrokerConfig) -> Result<Broker> {
+        let cfg = config.clone();
+        let (topics, allocator) = tokio::task::spawn_blocking(move || load(&cfg))
+            .await
+            .map_err(|e| BrokerError::Codec(format!("start-up task failed: {e}")))??;
+        let (shutdown_tx, _) = watch::channel(false);
+        let broker = Broker {
+            inner: Arc::new(Inner {
+                config,
+                topics: RwLock::new(topics),
+                producer_ids: Mutex::new(allocator),
+                shutdown_tx,
+                closed: AtomicBool::new(false),
+            }),
+        };
+        broker.spawn_background_tasks();
+        Ok(broker)
+    }
+
+    /// The configuration the broker was opened with.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.inner.config
+    }
+
+    fn topics_dir(&self) -> PathBuf {
+        self.inner.config.data_dir.join("topics")
+    }
+
+    /// Creates a topic with `partitions` partitions (-1 means `default_partitions`) and Kafka-named
+    /// config overrides. INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG or
+    /// TOPIC_ALREADY_EXISTS when the request is wrong.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<TopicMeta> {
+        validate_topic_name(name)?;
+        let partitions = if partitions == -1 {
+            self.inner.config.default_partitions
+        } else {
+            partitions
+        };
+        if partitions < 1 {
+            return Err(BrokerError::InvalidPartitions(partitions));
+        }
+        let config = self.inner.config.topic_defaults.with_overrides(configs)?;
+        let mut topics = self.inner.topics.write();
+        if topics.contains_key(name) {
+            return Err(BrokerError::TopicAlreadyExists(name.to_string()));
+        }
+        let meta = TopicMeta {
+            name: name.to_string(),
+            id: rand::random(),
+            partitions,
+            config,
+        };
+        let dir = self.topics_dir().join(name);
+        if dir.exists() {
+            // Leftover of a creation that crashed before topic.json was written.
+            std::fs::remove_dir_all(&dir)
+                .map_err(BrokerError::io("removing stale topic directory", &dir))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(BrokerError::io("creating topic directory", &dir))?;
+        let mut logs = Vec::with_capacity(partitions as usize);
+        for p in 0..partitions {
+            let log = open_partition(
+                name,
+                p,
+                &dir.join(p.to_string()),
+                meta.config.clone(),
+                false,
+            )?;
+            logs.push(Arc::new(log));
+        }
+        // topic.json last: a topic exists on disk once it is there.
+        let json = serde_json::to_vec_pretty(&TopicFile::from_meta(&meta))
+            .map_err(|e| BrokerError::Codec(format!("topic.json: {e}")))?;
+        let path = dir.join("topic.json");
+        write_file_atomically(&path, &json)
+            .map_err(BrokerError::io("writing topic.json", &path))?;
+        sync_dir(&self.topics_dir()).map_err(BrokerError::io(
+            "syncing topics directory",
+            self.topics_dir(),
+        ))?;
+        tracing::info!(topic = name, partitions, "created topic");
+        topics.insert(
+            name.to_string(),
+            Arc::new(TopicEntry {
+                meta: meta.clone(),
+                partitions: logs,
+                round_robin: AtomicU32::new(0),
+            }),
+        );
+        Ok(meta)
+    }
+
+    /// Deletes a topic and its data. Appends to its partitions fail from now on; readers holding
+    /// a partition finish what they are reading.
+    pub fn delete_topic(&self, name: &str) -> Result<()> {
+        let entry = self
+            .inner
+            .topics
+            .write()
+            .remove(name)
+            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        for p in &entry.partitions {
+            p.deleted.store(true, Ordering::Release);
+        }
+        let dir = self.topics_dir().join(name);
+        let graveyard = self.inner.config.data_dir.join("deleted");
+        std::fs::create_dir_all(&graveyard).map_err(BrokerError::io(
+            "creating deleted-topics directory",
+            &graveyard,
+        ))?;
+        let id: String = entry.meta.id.iter().map(|b| format!("{b:02x}")).collect();
+        let tomb = graveyard.join(format!("{name}-{id}"));
+        // Rename first (atomic: the topic is gone even if we crash mid-delete), then remove.
+        std::fs::rename(&dir, &tomb)
+            .map_err(BrokerError::io("moving topic directory away", &dir))?;
+        sync_dir(&self.topics_dir()).map_err(BrokerError::io(
+            "syncing topics directory",
+            self.topics_dir(),
+        ))?;
+        std::fs::remove_dir_all(&tomb).map_err(BrokerError::io("removing topic data", &tomb))?;
+        tracing::info!(topic = name, "deleted topic");
+        Ok(())
+    }
+
+    /// All topics, sorted by name.
+    pub fn topics(&self) -> Vec<TopicMeta> {
+        self.inner
+            .topics
+            .read()
+            .values()
+            .map(|t| t.meta.clone())
+            .collect()
+    }
+
+    /// One topic's metadata.
+    pub fn topic(&self, name: &str) -> Option<TopicMeta> {
+        self.inner.topics.read().get(name).map(|t| t.meta.clone())
+    }
+
+    fn entry(&self, topic: &str) -> Result<Arc<TopicEntry>> {
+        self.inner
+            .topics
+            .read()
+            .get(topic)
+            .cloned()
+            .ok_or_else(|| BrokerError::UnknownTopic(topic.to_string()))
+    }
+
+    /// A partition's log (UNKNOWN_TOPIC_OR_PARTITION when there is no such topic or partition).
+    pub fn partition(&self, topic: &str, partition: i32) -> Result<Arc<PartitionLog>> {
+        let entry = self.entry(topic)?;
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| entry.partitions.get(p).cloned())
+            .ok_or_else(|| BrokerError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            })
+    }
+
+    /// The partition a record goes to when the producer names none: murmur2 of the key as
+    /// Kafka's default partitioner, or round robin for records without a key.
+    pub fn partition_for_key(&self, topic: &str, key: Option<&[u8]>) -> Result<i32> {
+        let entry = self.entry(topic)?;
+        let n = entry.meta.partitions;
+        Ok(match key {
+            Some(k) => partition_for_key(k, n),
+            None => (entry.round_robin.fetch_add(1, Ordering::Relaxed) % n as u32) as i32,
+        })
+    }
+
+    /// A new idempotent producer id, never handed out before, also across restarts
+    /// (InitProducerId calls this).
+    pub fn allocate_producer_id(&self) -> Result<i64> {
+        self.inner.producer_ids.lock().allocate()
+    }
+
+    /// Every partition of every topic.
+    pub fn all_partitions(&self) -> Vec<Arc<PartitionLog>> {
+        self.inner
+            .topics
+            .read()
+            .values()
+            .flat_map(|t| t.partitions.iter().cloned())
+            .collect()
+    }
+
+    /// Total fsyncs run by all partitions' flushers (metrics, group-commit tests).
+    pub fn fsync_count(&self) -> u64 {
+        self.all_partitions().iter().map(|p| p.fsync_count()).sum()
+    }
+
+    /// Applies retention to every partition now; returns the number of segments deleted.
+    pub async fn run_retention_now(&self) -> Result<usize> {
+        let parts = self.all_partitions();
+        tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            parts
+                .iter()
+                .try_fold(0, |n, p| Ok(n + p.apply_retention(now)?))
+        })
+        .await
+        .map_err(|e| BrokerError::Codec(format!("retention task failed: {e}")))?
+    }
+
+    /// Compacts every partition of every `cleanup.policy=compact` topic now; returns the number
+    /// of segments rewritten.
+    pub async fn run_compaction_now(&self) -> Result<usize> {
+        let parts = self.all_partitions();
+        tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            parts
+                .iter()
+                .try_fold(0, |n, p| Ok(n + p.compact(now)?.segments_cleaned))
+        })
+        .await
+        .map_err(|e| BrokerError::Codec(format!("compaction task failed: {e}")))?
+    }
+
+    /// Flushes and fsyncs everything, writes the clean-shutdown marker and stops the background
+    /// tasks. Appends after this fail with a shutting-down error.
+    pub async fn shutdown(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.inner.shutdown_tx.send_replace(true);
+        let parts = self.all_partitions();
+        let data_dir = self.inner.config.data_dir.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<()> {
+            let mut ok = true;
+            for p in &parts {
+                p.closed.store(true, Ordering::Release);
+                let _maintenance = p.maintenance.lock();
+                if let Err(e) = p.close() {
+                    ok = false;
+                    tracing::error!(topic = %p.topic(), partition = p.partition(), error = %e, "could not close partition");
+                }
+            }
+            if ok {
+                let marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
+                write_file_atomically(&marker, b"").map_err(BrokerError::io("writing clean-shutdown marker", &marker))?;
+            }
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => tracing::info!("broker shut down cleanly"),
+            Ok(Err(e)) => tracing::error!(error = %e, "broker shutdown was not clean"),
+            Err(e) => tracing::error!(error = %e, "broker shutdown task failed"),
+        }
+    }
+
+    fn spawn_background_tasks(&self) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak = Arc::downgrade(&self.inner);
+        let every = self.inner.config.retention_check_interval;
+        handle.spawn(background_loop(weak.clone(), every, "retention", |b| {
+            Box::pin(async move { b.run_retention_now().await })
+        }));
+        let every = self.inner.config.compaction_interval;
+        handle.spawn(background_loop(weak, every, "compaction", |b| {
+            Box::pin(async move { b.run_compaction_now().await })
+        }));
+    }
+}
+
+type TaskFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize>> + Send>>;
+
+async fn background_loop(
+    weak: Weak<Inner>,
+    every: Duration,
+    what: &'static str,
+    run: fn(Broker) -> TaskFuture,
+) {
+    let mut shutdown = match weak.upgrade() {
+        Some(inner) => inner.shutdown_tx.subscribe(),
+        None => return,
+    };
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        if *inner.shutdown_tx.borrow() {
+            return;
+        }
+        let broker = Broker { inner };
+        if let Err(e) = run(broker).await {
+            tracing::error!(task = what, error = %e, "background task failed");
+        }
+    }
+}
+
+/// Loads every topic under `<data>/topics`, recovering partitions, and the producer-id allocator.
+fn load(config: &BrokerConfig) -> Result<(BTreeMap<String, Arc<TopicEntry>>, ProducerIdAllocator)> {
+    let data = &config.data_dir;
+    let topics_dir = data.join("topics");
+    std::fs::create_dir_all(&topics_dir)
+        .map_err(BrokerError::io("creating data directory", &topics_dir))?;
+    let marker = data.join(CLEAN_SHUTDOWN_FILE);
+    let clean = marker.exists();
+    if clean {
+        std::fs::remove_file(&marker)
+            .map_err(BrokerError::io("removing clean-shutdown marker", &marker))?;
+        sync_dir(data).map_err(BrokerError::io("syncing data directory", data))?;
+    } else {
+        tracing::info!(data_dir = %data.display(), "no clean-shutdown marker: recovering log tails");
+    }
+    let graveyard = data.join("deleted");
+    if graveyard.exists() {
+        std::fs::remove_dir_all(&graveyard)
+            .map_err(BrokerError::io("removing deleted topics", &graveyard))?;
+    }
+    let mut topics = BTreeMap::new();
+    let entries =
+        std::fs::read_dir(&topics_dir).map_err(BrokerError::io("listing topics", &topics_dir))?;
+    for entry in entries {
+        let dir = entry
+            .map_err(BrokerError::io("listing topics", &topics_dir))?
+            .path();
+        if !dir.is_dir() {
+            continue;
+        }
+        match load_topic(config, &dir, clean)? {
+            Some(t) => {
+                topics.insert(t.meta.name.clone(), Arc::new(t));
+            }
+            None => {
+                tracing::warn!(dir = %dir.display(), "removing a topic directory without topic.json (interrupted create)");
+                std::fs::remove_dir_all(&dir)
+                    .map_err(BrokerError::io("removing incomplete topic", &dir))?;
+            }
+        }
+    }
+    let allocator = ProducerIdAllocator::open(&data.join("producer-ids"))?;
+    Ok((topics, allocator))
+}
+
+fn load_topic(config: &BrokerConfig, dir: &Path, clean: bool) -> Result<Option<TopicEntry>> {
+    let path = dir.join("topic.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(BrokerError::Io {
+                context: "reading topic.json",
+                path,
+                source: e,
+            });
+        }
+    };
+    let corrupt = |reason: String| BrokerError::CorruptMetadata {
+        path: path.clone(),
+        reason,
+    };
+    let file: TopicFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let id = file
+        .id_bytes()
+        .ok_or_else(|| corrupt(format!("bad topic id '{}'", file.id)))?;
+    let topic_config = config.topic_defaults.with_overrides(&file.configs)?;
+    let meta = TopicMeta {
+        name: file.name.clone(),
+        id,
+        partitions: file.partitions,
+        config: topic_config,
+    };
+    let mut partitions = Vec::new();
+    for p in 0..meta.partitions {
+        let log = open_partition(
+            &meta.name,
+            p,
+            &dir.join(p.to_string()),
+            meta.config.clone(),
+            clean,
+        )?;
+        partitions.push(Arc::new(log));
+    }
+    Ok(Some(TopicEntry {
+        meta,
+        partitions,
+        round_robin: AtomicU32::new(0),
+    }))
+}

@@ -1,0 +1,238 @@
+//! Log compaction (`cleanup.policy` containing `compact`): keep only the latest record per key.
+//!
+//! One pass: read every batch of the partition (closed segments and the active segment up to
+//! now) to learn the offset of the latest record of each key; then rewrite each cleanable closed
+//! segment — the oldest ones whose records are all older than `min.compaction.lag.ms` — keeping a
+//! record only if it is the latest for its key. A tombstone (null value) that is the latest for
+//! its key is kept until its timestamp is older than `delete.retention.ms`, so consumers have time
+//! to see the delete. Records without a key cannot be compacted and are dropped. Offsets never
+//! change: a compacted log has holes, and a read at a missing offset returns the next batch.
+//!
+//! Batches whose records all survive are copied byte for byte; others are decoded with
+//! kafka-protocol's decoder (any compression) and re-encoded with the same compression, producer
+//! fields and timestamp type. The rewritten segment goes to `<base>.log.cleaned`, is fsync'd, and
+//! replaces the original by rename (atomic), then its indexes are rebuilt; recovery deletes a
+//! `.cleaned` file left by a crash, so a crash leaves either the old or the new segment.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::records::{Compression, Record};
+
+use crate::error::{BrokerError, Result};
+use crate::log::batch::{self, BatchHeader, HEADER_SIZE};
+use crate::log::partition::PartitionLog;
+use crate::log::records::{decode_records, encode_with};
+use crate::log::segment::{Segment, log_file_name};
+
+/// What one compaction pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CompactionStats {
+    /// Segments rewritten.
+    pub segments_cleaned: usize,
+    /// Records removed (superseded, expired tombstones, keyless).
+    pub records_removed: usize,
+    /// Records kept in the rewritten segments.
+    pub records_kept: usize,
+}
+
+/// A segment as seen by the cleaner: enough to read it without the partition lock.
+struct SegmentView {
+    base: i64,
+    file: Arc<File>,
+    path: PathBuf,
+    size: u64,
+    max_timestamp: i64,
+}
+
+/// Calls `f` with each whole batch of the first `size` bytes of `file`.
+fn for_each_batch(
+    view: &SegmentView,
+    mut f: impl FnMut(BatchHeader, Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let mut pos = 0u64;
+    let mut header = [0u8; HEADER_SIZE];
+    while pos + HEADER_SIZE as u64 <= view.size {
+        Segment::read_at(&view.file, &view.path, pos, HEADER_SIZE)
+            .map(|b| header.copy_from_slice(&b))?;
+        let h = BatchHeader::parse(&header)?;
+        if pos + h.size() as u64 > view.size {
+            break;
+        }
+        let bytes = Segment::read_at(&view.file, &view.path, pos, h.size())?;
+        f(h, bytes)?;
+        pos += h.size() as u64;
+    }
+    Ok(())
+}
+
+fn compression_of(h: &BatchHeader) -> Compression {
+    match h.attributes & 0x7 {
+        1 => Compression::Gzip,
+        2 => Compression::Snappy,
+        3 => Compression::Lz4,
+        4 => Compression::Zstd,
+        _ => Compression::None,
+    }
+}
+
+impl PartitionLog {
+    /// Compacts the partition as of `now_ms` if its topic's cleanup policy includes `compact`.
+    pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
+        let _maintenance = self.maintenance.lock();
+        let config = self.config.read().clone();
+        if !config.cleanup_policy.compact {
+            return Ok(CompactionStats::default());
+        }
+        let views: Vec<SegmentView> = {
+            let state = self.state.read();
+            state
+                .segments
+                .values()
+                .map(|s| SegmentView {
+                    base: s.base_offset(),
+                    file: s.file().clone(),
+                    path: s.path().to_path_buf(),
+                    size: s.size(),
+                    max_timestamp: s.max_timestamp(),
+                })
+                .collect()
+        };
+        let Some((_active, closed)) = views.split_last() else {
+            return Ok(CompactionStats::default());
+        };
+        let lag_limit = now_ms - config.min_compaction_lag_ms;
+        let cleanable: Vec<&SegmentView> = closed
+            .iter()
+            .take_while(|v| v.max_timestamp <= lag_limit)
+            .filter(|v| v.size > 0)
+            .collect();
+        if cleanable.is_empty() {
+            return Ok(CompactionStats::default());
+        }
+
+        // The latest offset of every key in the whole log.
+        let mut latest: HashMap<Bytes, i64> = HashMap::new();
+        for view in &views {
+            for_each_batch(view, |h, bytes| {
+                if h.is_control() {
+                    return Ok(());
+                }
+                for r in decode_records(&bytes)? {
+                    if let Some(k) = r.key {
+                        latest.insert(k, r.offset);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+
+        let tombstone_limit = now_ms - config.delete_retention_ms;
+        let keep = |r: &Record| match &r.key {
+            None => false,
+            Some(k) => {
+                latest.get(k) == Some(&r.offset)
+                    && (r.value.is_some() || r.timestamp >= tombstone_limit)
+            }
+        };
+        let mut stats = CompactionStats::default();
+        for view in cleanable {
+            let (out, kept, removed) = rewrite_segment(view, &keep)?;
+            if removed == 0 {
+                continue;
+            }
+            let new_seg = self.install_cleaned(view, &out)?;
+            {
+                let mut state = self.state.write();
+                state.segments.insert(view.base, new_seg);
+            }
+            tracing::info!(topic = %self.topic, partition = self.partition, segment_base = view.base,
+                kept, removed, "compacted a segment");
+            stats.segments_cleaned += 1;
+            stats.records_kept += kept;
+            stats.records_removed += removed;
+        }
+        Ok(stats)
+    }
+
+    /// Writes the cleaned bytes next to the segment, fsyncs them and swaps them in by rename.
+    fn install_cleaned(&self, view: &SegmentView, bytes: &[u8]) -> Result<Segment> {
+        let log_path = self.dir.join(log_file_name(view.base));
+        let cleaned = cleaned_path(&log_path);
+        {
+            let mut f = File::create(&cleaned)
+                .map_err(BrokerError::io("creating cleaned segment", &cleaned))?;
+            f.write_all(bytes)
+                .map_err(BrokerError::io("writing cleaned segment", &cleaned))?;
+            f.sync_all()
+                .map_err(BrokerError::io("syncing cleaned segment", &cleaned))?;
+        }
+        for ext in ["index", "timeindex"] {
+            let p = log_path.with_extension(ext);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(BrokerError::Io {
+                        context: "removing old index",
+                        path: p,
+                        source: e,
+                    });
+                }
+            }
+        }
+        std::fs::rename(&cleaned, &log_path)
+            .map_err(BrokerError::io("installing cleaned segment", &log_path))?;
+        crate::log::sync_dir(&self.dir)
+            .map_err(BrokerError::io("syncing partition directory", &self.dir))?;
+        let interval = self.config.read().index_interval_bytes;
+        let seg = Segment::open_trusted(&self.dir, view.base, interval)?;
+        seg.sync_all()?;
+        Ok(seg)
+    }
+}
+
+fn cleaned_path(log_path: &Path) -> PathBuf {
+    let mut name = log_path.as_os_str().to_owned();
+    name.push(".cleaned");
+    PathBuf::from(name)
+}
+
+/// The bytes of `view` with only the records `keep` accepts; returns (bytes, kept, removed).
+fn rewrite_segment(
+    view: &SegmentView,
+    keep: &dyn Fn(&Record) -> bool,
+) -> Result<(Vec<u8>, usize, usize)> {
+    let mut out = Vec::with_capacity(view.size as usize);
+    let mut kept = 0;
+    let mut removed = 0;
+    for_each_batch(view, |h, bytes| {
+        if h.is_control() {
+            out.extend_from_slice(&bytes);
+            return Ok(());
+        }
+        let records = decode_records(&bytes)?;
+        let total = records.len();
+        let survivors: Vec<Record> = records.into_iter().filter(|r| keep(r)).collect();
+        kept += survivors.len();
+        removed += total - survivors.len();
+        if survivors.len() == total {
+            out.extend_from_slice(&bytes);
+        } else if !survivors.is_empty() {
+            let mut encoded = encode_with(&survivors, compression_of(&h))?;
+            if h.base_sequence < 0 {
+                batch::set_base_sequence(&mut encoded, -1);
+            }
+            if h.attributes & (1 << 3) != 0 {
+                batch::set_log_append_time(&mut encoded, h.max_timestamp);
+            }
+            out.extend_from_slice(&encoded);
+        }
+        Ok(())
+    })?;
+    Ok((out, kept, removed))
+}

@@ -1,0 +1,441 @@
+//! [`PartitionLog`]: one topic partition's log — append, read, the high-water mark and its watch.
+//!
+//! Locking: `state` (a `RwLock`) guards the segment map, the next offset and the producer state.
+//! Appends take it for writing only to check sequences, assign offsets and `write(2)` the bytes
+//! to the page cache; the fsync happens afterwards in the group-commit flusher with no lock held.
+//! Reads take it for reading only to find where to read (index lookup + a few headers) and then
+//! read with `pread` on the segment's shared file handle, unlocked. `maintenance` serializes
+//! retention and compaction of this partition so they never work on the same segment at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::Record;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::error::{BrokerError, Result};
+use crate::log::batch::{self, BatchHeader, HEADER_SIZE};
+use crate::log::flush::Flusher;
+use crate::log::producer_state::{ProducerStates, SequenceCheck};
+use crate::log::records::{decode_records, encode_records};
+use crate::log::segment::{Segment, log_file_name};
+use crate::log::{AppendResult, Durability, ReadResult, now_ms};
+use crate::topic::{TimestampType, TopicConfig};
+
+/// The mutable part of a partition, behind the partition's lock.
+#[derive(Debug)]
+pub(crate) struct LogState {
+    /// Segments by base offset; the last one is the active segment.
+    pub segments: BTreeMap<i64, Segment>,
+    /// The offset the next record gets (== high-water mark: there is one replica).
+    pub next_offset: i64,
+    /// Idempotent producers' state.
+    pub producers: ProducerStates,
+}
+
+impl LogState {
+    pub fn log_start_offset(&self) -> i64 {
+        self.segments
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.next_offset)
+    }
+}
+
+/// One partition's log. Shared as `Arc<PartitionLog>` by the protocol layer, the engine and the
+/// broker's background tasks.
+#[derive(Debug)]
+pub struct PartitionLog {
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    pub(crate) dir: PathBuf,
+    pub(crate) config: RwLock<TopicConfig>,
+    pub(crate) state: RwLock<LogState>,
+    pub(crate) hw_tx: watch::Sender<i64>,
+    pub(crate) flusher: Arc<Flusher>,
+    pub(crate) maintenance: Mutex<()>,
+    pub(crate) deleted: AtomicBool,
+    pub(crate) closed: AtomicBool,
+}
+
+impl PartitionLog {
+    pub(crate) fn from_state(
+        topic: &str,
+        partition: i32,
+        dir: &Path,
+        config: TopicConfig,
+        state: LogState,
+    ) -> PartitionLog {
+        let hw = state.next_offset;
+        PartitionLog {
+            topic: topic.to_string(),
+            partition,
+            dir: dir.to_path_buf(),
+            config: RwLock::new(config),
+            state: RwLock::new(state),
+            hw_tx: watch::Sender::new(hw),
+            flusher: Arc::new(Flusher::new(
+                dir.join(crate::log::recovery::RECOVERY_POINT_FILE),
+            )),
+            maintenance: Mutex::new(()),
+            deleted: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The topic this partition belongs to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The partition number.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// The partition's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The topic config in effect.
+    pub fn config(&self) -> TopicConfig {
+        self.config.read().clone()
+    }
+
+    /// Appends one or more record batches (a Produce request's records for this partition).
+    ///
+    /// Every batch is checked (magic 2, lengths, CRC32C: CORRUPT_MESSAGE otherwise; size against
+    /// `max.message.bytes`) and run through the idempotent-producer checks; offsets are assigned
+    /// by rewriting each batch's base offset; under LogAppendTime the batch is stamped. Returns
+    /// once `durability` is reached. A batch that is a retried duplicate is not written again and
+    /// its original offsets are returned.
+    pub async fn append(
+        &self,
+        mut batches: BytesMut,
+        durability: Durability,
+    ) -> Result<AppendResult> {
+        let (result, ticket) = self.append_sync(&mut batches)?;
+        if durability == Durability::Fsynced
+            && let Some(ticket) = ticket
+        {
+            self.flusher.wait_synced(ticket).await?;
+        }
+        Ok(result)
+    }
+
+    /// Encodes `records` as one uncompressed batch (offsets and producer fields of the records
+    /// are ignored) and appends it.
+    pub async fn append_records(
+        &self,
+        records: &[Record],
+        durability: Durability,
+    ) -> Result<AppendResult> {
+        let batch = encode_records(records, 0)?;
+        self.append(batch, durability).await
+    }
+
+    fn append_sync(&self, bytes: &mut BytesMut) -> Result<(AppendResult, Option<u64>)> {
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(BrokerError::UnknownTopic(self.topic.clone()));
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(BrokerError::ShuttingDown);
+        }
+        let parts = batch::split_batches(bytes)?;
+        let config = self.config.read().clone();
+        for (_, h) in &parts {
+            if h.size() > config.max_message_bytes {
+                return Err(BrokerError::MessageTooLarge {
+                    size: h.size(),
+                    max: config.max_message_bytes,
+                });
+            }
+            if h.records_count < 1 || h.last_offset_delta != h.records_count - 1 {
+                return Err(BrokerError::CorruptMessage(format!(
+                    "batch declares {} records but a last offset delta of {}",
+                    h.records_count, h.last_offset_delta
+                )));
+            }
+        }
+        let append_time = match config.timestamp_type {
+            TimestampType::LogAppendTime => now_ms(),
+            TimestampType::CreateTime => -1,
+        };
+
+        let mut state = self.state.write();
+        // Decide per batch: duplicate or append, checking later batches against earlier ones of
+        // the same request through a scratch copy of the producer state.
+        let mut scratch = state.producers.clone();
+        let mut next = state.next_offset;
+        let mut to_write: Vec<(std::ops::Range<usize>, BatchHeader)> = Vec::new();
+        let mut first_offset = None;
+        let mut last_offset = -1;
+        for (range, h) in &parts {
+            match scratch.check(h)? {
+                SequenceCheck::Duplicate {
+                    first_offset: f,
+                    last_offset: l,
+                } => {
+                    tracing::debug!(topic = %self.topic, partition = self.partition, producer_id = h.producer_id,
+                        base_sequence = h.base_sequence, offset = f, "duplicate batch from a retrying producer");
+                    first_offset.get_or_insert(f);
+                    last_offset = last_offset.max(l);
+                }
+                SequenceCheck::Append => {
+                    let slice = &mut bytes[range.clone()];
+                    batch::set_base_offset(slice, next);
+                    if append_time >= 0 {
+                        batch::set_log_append_time(slice, append_time);
+                    }
+                    let mut h = *h;
+                    h.base_offset = next;
+                    if append_time >= 0 {
+                        h.max_timestamp = append_time;
+                    }
+                    scratch.observe(&h);
+                    first_offset.get_or_insert(next);
+                    last_offset = h.last_offset();
+                    next = h.last_offset() + 1;
+                    to_write.push((range.clone(), h));
+                }
+            }
+        }
+        let duplicate = to_write.is_empty();
+        let mut ticket = None;
+        if !duplicate {
+            let total: usize = to_write.iter().map(|(r, _)| r.len()).sum();
+            let first_base = to_write[0].1.base_offset;
+            let last = to_write[to_write.len() - 1].1.last_offset();
+            self.maybe_roll(&mut state, &config, total as u64, first_base, last)?;
+            // Write the batches contiguously; they are usually contiguous in the request already.
+            let mut out = Vec::with_capacity(total);
+            let mut headers = Vec::with_capacity(to_write.len());
+            for (range, h) in &to_write {
+                headers.push((out.len() as u64, *h));
+                out.extend_from_slice(&bytes[range.clone()]);
+            }
+            let seg = active_segment(&mut state)?;
+            seg.append(&out, &headers, config.index_interval_bytes)?;
+            ticket = Some(self.flusher.note_write(seg.file()));
+            state.next_offset = next;
+            state.producers = scratch;
+            self.hw_tx.send_replace(next);
+        }
+        let result = AppendResult {
+            base_offset: first_offset.unwrap_or(state.next_offset),
+            last_offset,
+            log_append_time_ms: append_time,
+            log_start_offset: state.log_start_offset(),
+            duplicate,
+        };
+        Ok((result, ticket))
+    }
+
+    /// Rolls to a new segment when the active one is full (`segment.bytes`), old (`segment.ms`)
+    /// or the next batch's offsets/positions would not fit the 32-bit index entries.
+    fn maybe_roll(
+        &self,
+        state: &mut LogState,
+        config: &TopicConfig,
+        incoming: u64,
+        first_base: i64,
+        last_offset: i64,
+    ) -> Result<()> {
+        let seg = active_segment(state)?;
+        if seg.is_empty() {
+            return Ok(());
+        }
+        let too_big = seg.size() + incoming > config.segment_bytes;
+        let too_old = now_ms() - seg.created_ms() >= config.segment_ms;
+        let offsets_overflow = last_offset - seg.base_offset() > i32::MAX as i64;
+        let position_overflow = seg.size() + incoming > u32::MAX as u64;
+        if !(too_big || too_old || offsets_overflow || position_overflow) {
+            return Ok(());
+        }
+        self.roll(state, first_base)
+    }
+
+    /// Starts a new active segment at `base_offset` and schedules the old one's fsync (after
+    /// which the recovery point moves to `base_offset`).
+    pub(crate) fn roll(&self, state: &mut LogState, base_offset: i64) -> Result<()> {
+        let seg = Segment::create(&self.dir, base_offset)?;
+        tracing::debug!(topic = %self.topic, partition = self.partition, base_offset, "rolled a new segment");
+        state.segments.insert(base_offset, seg);
+        self.flusher.note_roll(base_offset);
+        self.flusher.flush_in_background();
+        Ok(())
+    }
+
+    /// Reads whole batches starting with the one that holds `offset`: up to `max_bytes`, but at
+    /// least one batch even if it is larger (as Kafka does, so a consumer never gets stuck).
+    /// Reading at the high-water mark returns no bytes; outside `[log_start_offset,
+    /// high_watermark]` is OFFSET_OUT_OF_RANGE.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        let (location, high_watermark, log_start_offset) = {
+            let state = self.state.read();
+            let hw = state.next_offset;
+            let start = state.log_start_offset();
+            if offset < start || offset > hw {
+                return Err(BrokerError::OffsetOutOfRange {
+                    offset,
+                    log_start_offset: start,
+                    high_watermark: hw,
+                });
+            }
+            let mut found = None;
+            let floor = state
+                .segments
+                .range(..=offset)
+                .next_back()
+                .map(|(b, _)| *b)
+                .unwrap_or(start);
+            for (_, seg) in state.segments.range(floor..) {
+                if let Some(b) = seg.locate(offset)? {
+                    found = Some((seg.file().clone(), seg.path().to_path_buf(), b, seg.size()));
+                    break;
+                }
+            }
+            (found, hw, start)
+        };
+        let Some((file, path, first, seg_size)) = location else {
+            return Ok(ReadResult {
+                records: Bytes::new(),
+                high_watermark,
+                log_start_offset,
+            });
+        };
+        let available = (seg_size - first.position) as usize;
+        let len = max_bytes.max(first.header.size()).min(available);
+        let mut buf = Segment::read_at(&file, &path, first.position, len)?;
+        buf.truncate(whole_batches_len(&buf));
+        Ok(ReadResult {
+            records: Bytes::from(buf),
+            high_watermark,
+            log_start_offset,
+        })
+    }
+
+    /// Reads records (decoded) from `offset`, up to about `max_bytes` of batches. Records before
+    /// `offset` in the first batch are skipped.
+    pub fn read_records(&self, offset: i64, max_bytes: usize) -> Result<(Vec<Record>, ReadResult)> {
+        let read = self.read(offset, max_bytes)?;
+        let records = decode_records(&read.records)?
+            .into_iter()
+            .filter(|r| r.offset >= offset)
+            .collect();
+        Ok((records, read))
+    }
+
+    /// The next offset to be written (the high-water mark).
+    pub fn high_watermark(&self) -> i64 {
+        *self.hw_tx.borrow()
+    }
+
+    /// The first offset still in the log (moves when retention deletes segments).
+    pub fn log_start_offset(&self) -> i64 {
+        self.state.read().log_start_offset()
+    }
+
+    /// A watch on the high-water mark: wakes whenever records are appended (long-poll Fetch and
+    /// the engine's scans await it).
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.hw_tx.subscribe()
+    }
+
+    /// ListOffsets by time: the offset and timestamp of the first record whose timestamp is at
+    /// or after `timestamp_ms`; None when there is none. `-1` (latest) gives the high-water mark
+    /// and `-2` (earliest) the log start offset, both with timestamp -1.
+    pub fn offset_for_timestamp(&self, timestamp_ms: i64) -> Option<(i64, i64)> {
+        match timestamp_ms {
+            -1 => return Some((self.high_watermark(), -1)),
+            -2 => return Some((self.log_start_offset(), -1)),
+            _ => {}
+        }
+        let candidate = {
+            let state = self.state.read();
+            state
+                .segments
+                .values()
+                .find_map(|s| s.offset_for_timestamp(timestamp_ms))
+        }?;
+        // Walk batches from the candidate until a record qualifies (bounded by the log's end).
+        let mut offset = candidate;
+        loop {
+            let (records, read) = self.read_records(offset, 64 * 1024).ok()?;
+            if read.records.is_empty() {
+                return None;
+            }
+            if let Some(r) = records.iter().find(|r| r.timestamp >= timestamp_ms) {
+                return Some((r.offset, r.timestamp));
+            }
+            let last = records.iter().map(|r| r.offset).max()?;
+            offset = last + 1;
+            if offset >= read.high_watermark {
+                return None;
+            }
+        }
+    }
+
+    /// Number of fsyncs run for this partition (group commit makes it smaller than the number of
+    /// `Fsynced` appends).
+    pub fn fsync_count(&self) -> u64 {
+        self.flusher.fsync_count()
+    }
+
+    /// Base offsets of the segments, oldest first (for tests and tools).
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.state.read().segments.keys().copied().collect()
+    }
+
+    /// Total bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.state.read().segments.values().map(Segment::size).sum()
+    }
+
+    /// Fsyncs everything written (used at shutdown).
+    pub fn sync_all(&self) -> Result<()> {
+        self.flusher.sync_now()?;
+        let state = self.state.read();
+        for seg in state.segments.values() {
+            seg.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The file name a segment with this base offset has (for tests that look at the directory).
+    pub fn segment_file_name(base_offset: i64) -> String {
+        log_file_name(base_offset)
+    }
+}
+
+pub(crate) fn active_segment(state: &mut LogState) -> Result<&mut Segment> {
+    state
+        .segments
+        .values_mut()
+        .next_back()
+        .ok_or_else(|| BrokerError::CorruptMetadata {
+            path: PathBuf::new(),
+            reason: "partition has no segment".into(),
+        })
+}
+
+/// Length of the prefix of `buf` made of whole batches (at least the first batch when whole).
+fn whole_batches_len(buf: &[u8]) -> usize {
+    let mut pos = 0;
+    while pos + HEADER_SIZE <= buf.len() {
+        let Ok(h) = BatchHeader::parse(&buf[pos..]) else {
+            break;
+        };
+        if pos + h.size() > buf.len() {
+            break;
+        }
+        pos += h.size();
+    }
+    pos
+}

@@ -1,0 +1,126 @@
+//! Encoding records into a batch and decoding batches back into records, for in-process writers
+//! (the engine's sinks, the consumer-offsets store) and readers that want records, not bytes.
+//!
+//! The broker's own hot path never calls these: it stores and serves batches as bytes. Encoding
+//! uses kafka-protocol's `RecordBatchEncoder` (no compression); decoding uses its
+//! `RecordBatchDecoder`, which understands gzip, snappy, lz4 and zstd.
+
+use bytes::{Bytes, BytesMut};
+use indexmap::IndexMap;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+
+use crate::error::{BrokerError, Result};
+use crate::log::batch::{BatchHeader, HEADER_SIZE};
+
+/// A plain record (no producer id, no headers) with the given key, value and timestamp (ms).
+pub fn new_record(key: Option<&[u8]>, value: Option<&[u8]>, timestamp_ms: i64) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: timestamp_ms,
+        key: key.map(Bytes::copy_from_slice),
+        value: value.map(Bytes::copy_from_slice),
+        headers: IndexMap::new(),
+    }
+}
+
+/// Encodes `records` as one uncompressed v2 batch starting at `base_offset`, without a producer
+/// id (offsets and producer fields of the input are ignored; keys, values, timestamps and headers
+/// are kept).
+pub fn encode_records(records: &[Record], base_offset: i64) -> Result<BytesMut> {
+    if records.is_empty() {
+        return Err(BrokerError::Codec("cannot encode an empty batch".into()));
+    }
+    // The encoder starts a new batch whenever `offset - sequence` changes, so give every record
+    // `sequence = offset - 1`: one batch whose base sequence is -1 (no idempotence).
+    let normalized: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: base_offset + i as i64,
+            sequence: i as i32 - 1,
+            ..r.clone()
+        })
+        .collect();
+    encode_with(&normalized, Compression::None)
+}
+
+/// Encodes records keeping their offsets, sequences and producer fields (compaction re-encodes
+/// surviving records this way).
+pub(crate) fn encode_with(records: &[Record], compression: Compression) -> Result<BytesMut> {
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, records.iter(), &options)
+        .map_err(|e| BrokerError::Codec(e.to_string()))?;
+    Ok(buf)
+}
+
+/// Decodes every record in a buffer of concatenated v2 batches (what [`crate::ReadResult`] holds),
+/// decompressing as needed. Records carry their absolute offsets; under LogAppendTime each
+/// record gets its batch's append time, as Kafka's clients do. A trailing partial batch is ignored.
+pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + HEADER_SIZE <= bytes.len() {
+        let header = BatchHeader::parse(&bytes[pos..])?;
+        let end = pos + header.size();
+        if end > bytes.len() {
+            break;
+        }
+        let mut buf = Bytes::copy_from_slice(&bytes[pos..end]);
+        let set =
+            RecordBatchDecoder::decode(&mut buf).map_err(|e| BrokerError::Codec(e.to_string()))?;
+        out.extend(set.records.into_iter().map(|mut r| {
+            if r.timestamp_type == TimestampType::LogAppend {
+                r.timestamp = header.max_timestamp;
+            }
+            r
+        }));
+        pos = end;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_then_decode_roundtrips() {
+        let recs = vec![
+            new_record(Some(b"a"), Some(b"1"), 10),
+            new_record(None, None, 11),
+            new_record(Some(b"c"), Some(b"3"), 9),
+        ];
+        let bytes = encode_records(&recs, 100).unwrap();
+        let back = decode_records(&bytes).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(
+            back.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![100, 101, 102]
+        );
+        assert_eq!(back[0].key.as_deref(), Some(&b"a"[..]));
+        assert_eq!(back[1].value, None);
+        assert_eq!(back[2].timestamp, 9);
+        assert!(encode_records(&[], 0).is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! Helpers shared by the broker's log tests: opening a broker in a temp dir and building batches.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::records::{Compression, RecordBatchEncoder, RecordEncodeOptions};
+use sluice_broker::{Broker, BrokerConfig, Record, new_record};
+
+/// A broker config in `dir` whose background tasks stay out of the way of the tests (they call
+/// `run_*_now` themselves).
+pub fn config(dir: &Path) -> BrokerConfig {
+    let mut c = BrokerConfig::new(dir);
+    c.retention_check_interval = Duration::from_secs(3600);
+    c.compaction_interval = Duration::from_secs(3600);
+    c
+}
+
+pub async fn open(dir: &Path) -> Broker {
+    Broker::open(config(dir)).await.expect("open broker")
+}
+
+pub fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `n` records with values `"{prefix}-{i}"` and the given timestamp.
+pub fn records(prefix: &str, n: usize, ts: i64) -> Vec<Record> {
+    (0..n)
+        .map(|i| new_record(None, Some(format!("{prefix}-{i}").as_bytes()), ts))
+        .collect()
+}
+
+/// One batch from an idempotent producer.
+pub fn idempotent_batch(
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    values: &[&str],
+) -> BytesMut {
+    let recs: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut r = new_record(Some(b"k"), Some(v.as_bytes()), 1_000 + i as i64);
+            r.producer_id = producer_id;
+            r.producer_epoch = epoch;
+            r.sequence = base_sequence + i as i32;
+            r.offset = i as i64;
+            r
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        recs.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode");
+    buf
+}
+
+pub fn values(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or(b"<null>")).into_owned())
+        .collect()
+}
+
+pub fn segment_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("partition dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    v.sort();
+    v
+}
