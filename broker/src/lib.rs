@@ -5,6 +5,7 @@
 //! network hop and awaits new data through a watch on each partition's high-water mark.
 
 pub mod broker;
+pub mod client;
 pub mod error;
 pub mod log;
 pub mod topic;

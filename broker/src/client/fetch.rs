@@ -1,0 +1,301 @@
+//! Fetch: read records of partitions from given offsets, and decode the returned batches.
+//!
+//! A fetch response holds whole RecordBatch v2 batches, the first of which may start before the
+//! requested offset (Kafka returns the batch containing it) and the last of which may be cut
+//! short by `max_bytes`. Decoding therefore splits the bytes batch by batch, skips records before
+//! the requested offset, skips control batches and stops at a partial batch at the end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::RecordBatchDecoder;
+
+use super::client::Client;
+use super::error::{ClientError, Result};
+
+/// A record read from a partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Partition index.
+    pub partition: i32,
+    /// The record's offset.
+    pub offset: i64,
+    /// Timestamp in ms since the epoch.
+    pub timestamp: i64,
+    /// Record key.
+    pub key: Option<Bytes>,
+    /// Record value (`None` for a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers, in order.
+    pub headers: Vec<(String, Option<Bytes>)>,
+}
+
+/// How much a fetch waits for and returns.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchOptions {
+    /// How long the server may hold the request waiting for `min_bytes`.
+    pub max_wait: Duration,
+    /// Bytes the server waits for before answering.
+    pub min_bytes: i32,
+    /// Upper bound of the whole response (at least one batch is always returned).
+    pub max_bytes: i32,
+    /// Upper bound per partition.
+    pub partition_max_bytes: i32,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            max_wait: Duration::from_millis(500),
+            min_bytes: 1,
+            max_bytes: 50 * 1024 * 1024,
+            partition_max_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// What one partition returned.
+#[derive(Debug)]
+pub struct PartitionFetch {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Partition index.
+    pub partition: i32,
+    /// The partition's high-water mark (next offset to be written).
+    pub high_watermark: i64,
+    /// The partition's log start offset (-1 if the server's version does not report it).
+    pub log_start_offset: i64,
+    /// Records at or after the requested offset, in offset order.
+    pub records: Vec<ConsumerRecord>,
+    /// The offset to fetch next: after the last record returned, or the requested offset.
+    pub next_offset: i64,
+    /// The partition-level error, if any (e.g. OFFSET_OUT_OF_RANGE).
+    pub error: Option<ClientError>,
+}
+
+/// A partition to fetch and the offset to start at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FetchPosition {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Partition index.
+    pub partition: i32,
+    /// First offset wanted.
+    pub offset: i64,
+}
+
+impl Client {
+    /// Fetches `positions` in one request, long-polling up to `options.max_wait`.
+    pub async fn fetch(
+        &self,
+        positions: &[FetchPosition],
+        options: FetchOptions,
+    ) -> Result<Vec<PartitionFetch>> {
+        let version = self.version::<FetchRequest>()?;
+        let mut topics: Vec<FetchTopic> = Vec::new();
+        for pos in positions {
+            let mut partition = FetchPartition::default();
+            partition.partition = pos.partition;
+            partition.fetch_offset = pos.offset;
+            partition.partition_max_bytes = options.partition_max_bytes;
+            match topics
+                .iter_mut()
+                .find(|t| t.topic.0.as_str() == &*pos.topic)
+            {
+                Some(topic) => topic.partitions.push(partition),
+                None => {
+                    let mut topic = FetchTopic::default();
+                    topic.topic = TopicName(StrBytes::from_string(pos.topic.to_string()));
+                    topic.partitions = vec![partition];
+                    topics.push(topic);
+                }
+            }
+        }
+        let mut request = FetchRequest::default();
+        request.replica_id = BrokerId(-1);
+        request.max_wait_ms = i32::try_from(options.max_wait.as_millis()).unwrap_or(i32::MAX);
+        request.min_bytes = options.min_bytes;
+        request.max_bytes = options.max_bytes;
+        request.isolation_level = 1; // READ_COMMITTED: never see records past the stable offset.
+        request.session_id = 0;
+        request.session_epoch = -1; // no incremental fetch session
+        request.topics = topics;
+        let response = self.request_at(&request, version, options.max_wait).await?;
+        if response.error_code != 0 {
+            return Err(ClientError::kafka("fetch", response.error_code, None));
+        }
+        let mut out = Vec::new();
+        for topic in response.responses {
+            let name: Arc<str> = Arc::from(topic.topic.0.as_str());
+            for p in topic.partitions {
+                let requested = positions
+                    .iter()
+                    .find(|pos| *pos.topic == *name && pos.partition == p.partition_index)
+                    .map_or(0, |pos| pos.offset);
+                let error = match p.error_code {
+                    0 => None,
+                    code if code == ResponseError::UnknownTopicOrPartition.code() => {
+                        Some(ClientError::UnknownTopic {
+                            topic: name.to_string(),
+                        })
+                    }
+                    code => Some(ClientError::kafka(
+                        format!("fetch {name}-{} at offset {requested}", p.partition_index),
+                        code,
+                        None,
+                    )),
+                };
+                let records = match &p.records {
+                    Some(bytes) if error.is_none() => {
+                        decode_records(&name, p.partition_index, bytes.clone(), requested)?
+                    }
+                    _ => Vec::new(),
+                };
+                let next_offset = records.last().map_or(requested, |r| r.offset + 1);
+                out.push(PartitionFetch {
+                    topic: name.clone(),
+                    partition: p.partition_index,
+                    high_watermark: p.high_watermark,
+                    log_start_offset: p.log_start_offset,
+                    records,
+                    next_offset,
+                    error,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Decodes the record batches in `bytes`, keeping records at or after `from_offset`.
+pub fn decode_records(
+    topic: &Arc<str>,
+    partition: i32,
+    mut bytes: Bytes,
+    from_offset: i64,
+) -> Result<Vec<ConsumerRecord>> {
+    // Batch header: base offset (8), batch length (4) counting the bytes after it.
+    const LOG_OVERHEAD: usize = 12;
+    const ATTRIBUTES_AT: usize = 21;
+    const CONTROL_FLAG: u16 = 0x20;
+    let mut out = Vec::new();
+    while bytes.len() >= LOG_OVERHEAD {
+        let length = (&bytes[8..12]).get_i32();
+        if length < 0 {
+            return Err(ClientError::Protocol {
+                api: "Fetch",
+                reason: format!("record batch with negative length {length}"),
+            });
+        }
+        let total = LOG_OVERHEAD + length as usize;
+        if bytes.len() < total {
+            break; // a partial batch at the end, cut by max_bytes
+        }
+        let mut batch = bytes.split_to(total);
+        if batch.len() > ATTRIBUTES_AT + 2
+            && (&batch[ATTRIBUTES_AT..]).get_u16() & CONTROL_FLAG != 0
+        {
+            continue; // transaction markers are not user records
+        }
+        let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| ClientError::Protocol {
+            api: "Fetch",
+            reason: format!("cannot decode a record batch of {topic}-{partition}: {e}"),
+        })?;
+        out.reserve(set.records.len());
+        for record in set.records {
+            if record.offset < from_offset || record.control {
+                continue;
+            }
+            out.push(ConsumerRecord {
+                topic: topic.clone(),
+                partition,
+                offset: record.offset,
+                timestamp: record.timestamp,
+                key: record.key,
+                value: record.value,
+                headers: record
+                    .headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::indexmap::IndexMap;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    fn batch(base: i64, values: &[&str]) -> BytesMut {
+        let records: Vec<Record> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: base + i as i64,
+                sequence: -1,
+                timestamp: 1000 + i as i64,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+                headers: IndexMap::new(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).unwrap();
+        buf
+    }
+
+    #[test]
+    fn skips_records_before_the_requested_offset_and_partial_tail() {
+        let mut bytes = batch(10, &["a", "b", "c"]);
+        bytes.extend_from_slice(&batch(13, &["d", "e"]));
+        let third = batch(15, &["f"]);
+        bytes.extend_from_slice(&third[..third.len() - 3]);
+        let topic: Arc<str> = Arc::from("t");
+        let records = decode_records(&topic, 2, bytes.freeze(), 11).unwrap();
+        let got: Vec<(i64, &[u8])> = records
+            .iter()
+            .map(|r| (r.offset, r.value.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(11, &b"b"[..]), (12, b"c"), (13, b"d"), (14, b"e")]
+        );
+        assert!(records.iter().all(|r| r.partition == 2 && &*r.topic == "t"));
+        assert_eq!(records[0].key.as_deref(), Some(&b"k1"[..]));
+    }
+
+    #[test]
+    fn garbage_is_a_protocol_error() {
+        let mut bytes = batch(0, &["a"]);
+        let len = bytes.len();
+        bytes[len - 2] ^= 0xff;
+        bytes[16] = 7; // magic
+        let topic: Arc<str> = Arc::from("t");
+        assert!(decode_records(&topic, 0, bytes.freeze(), 0).is_err());
+    }
+}

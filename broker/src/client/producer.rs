@@ -1,0 +1,424 @@
+//! The producer: partitions records, packs them into RecordBatch v2 batches and keeps several
+//! Produce requests in flight on one connection.
+//!
+//! Records go to the partition the caller names, else to `murmur2(key) % partitions` (the Kafka
+//! Java client's default partitioner, shared with the broker) for keyed records, else round robin.
+//! Each partition collects records until its batch reaches `batch_bytes`; the full batch is then
+//! sent as one Produce request while the caller keeps adding records. At most `max_in_flight`
+//! requests wait for acknowledgement at once; the next send waits for the oldest. `flush` sends
+//! what is left and waits for every acknowledgement.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::messages::ProduceRequest;
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use tokio::task::JoinSet;
+
+use super::client::Client;
+use super::error::{ClientError, Result, check};
+
+/// How many replicas must have a record before the server acknowledges it (Kafka's `acks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// `acks=0`: the server sends no response; records count as sent, not acknowledged.
+    None,
+    /// `acks=1`: acknowledged once the leader wrote it.
+    Leader,
+    /// `acks=all` (-1): acknowledged once durable (fsync'd on Sluice).
+    All,
+}
+
+impl Acks {
+    fn wire(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+impl std::str::FromStr for Acks {
+    type Err = ClientError;
+    fn from_str(s: &str) -> Result<Acks> {
+        match s {
+            "0" => Ok(Acks::None),
+            "1" => Ok(Acks::Leader),
+            "all" | "-1" => Ok(Acks::All),
+            other => Err(ClientError::InvalidArgument(format!(
+                "acks must be all, -1, 1 or 0, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Producer settings.
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// Acknowledgement level.
+    pub acks: Acks,
+    /// A partition's batch is sent once its records reach this many bytes (Kafka's
+    /// `batch.size`).
+    pub batch_bytes: usize,
+    /// Produce requests waiting for acknowledgement at once (Kafka's
+    /// `max.in.flight.requests.per.connection`).
+    pub max_in_flight: usize,
+    /// Compression of each batch.
+    pub compression: Compression,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::All,
+            batch_bytes: 256 * 1024,
+            max_in_flight: 8,
+            compression: Compression::None,
+        }
+    }
+}
+
+/// A record to produce.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProducerRecord {
+    /// Explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// Record key.
+    pub key: Option<Bytes>,
+    /// Record value (`None` is a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers, in order.
+    pub headers: Vec<(String, Option<Bytes>)>,
+    /// Timestamp in ms since the epoch; `None` uses the current time.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record with an optional key and a value.
+    pub fn new(key: Option<impl Into<Bytes>>, value: impl Into<Bytes>) -> ProducerRecord {
+        ProducerRecord {
+            key: key.map(Into::into),
+            value: Some(value.into()),
+            ..ProducerRecord::default()
+        }
+    }
+}
+
+/// Where an acknowledged batch landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchAck {
+    /// Partition written.
+    pub partition: i32,
+    /// Offset of the batch's first record (-1 for acks=0).
+    pub base_offset: i64,
+    /// Records in the batch.
+    pub records: usize,
+}
+
+struct PendingBatch {
+    records: Vec<Record>,
+    bytes: usize,
+}
+
+/// A batching, pipelining producer for one or more topics.
+pub struct Producer {
+    client: Client,
+    config: ProducerConfig,
+    partition_counts: HashMap<String, i32>,
+    round_robin: usize,
+    batches: HashMap<(String, i32), PendingBatch>,
+    in_flight: JoinSet<Result<BatchAck>>,
+    acked: u64,
+    first_error: Option<ClientError>,
+}
+
+impl Producer {
+    /// A producer sending through `client`.
+    pub fn new(client: Client, config: ProducerConfig) -> Producer {
+        Producer {
+            client,
+            config,
+            partition_counts: HashMap::new(),
+            round_robin: 0,
+            batches: HashMap::new(),
+            in_flight: JoinSet::new(),
+            acked: 0,
+            first_error: None,
+        }
+    }
+
+    /// Records acknowledged so far (with acks=0: records sent).
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+
+    /// Adds `record` to its partition's batch, sending the batch when it is full. Fails with
+    /// the first error any earlier batch met, or when the topic does not exist.
+    pub async fn send(&mut self, topic: &str, record: ProducerRecord) -> Result<()> {
+        if let Some(err) = self.first_error.take() {
+            return Err(err);
+        }
+        let partitions = self.partition_count(topic).await?;
+        let partition = match (record.partition, &record.key) {
+            (Some(p), _) if p < 0 || p >= partitions => {
+                return Err(ClientError::InvalidArgument(format!(
+                    "partition {p} does not exist: topic {topic:?} has {partitions} partitions"
+                )));
+            }
+            (Some(p), _) => p,
+            (None, Some(key)) => partition_for_key(key, partitions),
+            (None, None) => {
+                self.round_robin = self.round_robin.wrapping_add(1);
+                (self.round_robin % partitions as usize) as i32
+            }
+        };
+        let size = record.key.as_ref().map_or(0, Bytes::len)
+            + record.value.as_ref().map_or(0, Bytes::len)
+            + 16;
+        let batch = self
+            .batches
+            .entry((topic.to_owned(), partition))
+            .or_insert_with(|| PendingBatch {
+                records: Vec::new(),
+                bytes: 0,
+            });
+        let offset_delta = batch.records.len() as i64;
+        batch.records.push(to_wire_record(record, offset_delta));
+        batch.bytes += size;
+        if batch.bytes >= self.config.batch_bytes {
+            let full = self.batches.remove(&(topic.to_owned(), partition));
+            if let Some(full) = full {
+                self.dispatch(topic, partition, full.records).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every partly filled batch and waits until every request is acknowledged. Returns
+    /// the records acknowledged in total, or the first error.
+    pub async fn flush(&mut self) -> Result<u64> {
+        let pending: Vec<((String, i32), PendingBatch)> = self.batches.drain().collect();
+        for ((topic, partition), batch) in pending {
+            self.dispatch(&topic, partition, batch.records).await?;
+        }
+        while let Some(done) = self.in_flight.join_next().await {
+            self.settle(done);
+        }
+        match self.first_error.take() {
+            Some(err) => Err(err),
+            None => Ok(self.acked),
+        }
+    }
+
+    async fn partition_count(&mut self, topic: &str) -> Result<i32> {
+        if let Some(&n) = self.partition_counts.get(topic) {
+            return Ok(n);
+        }
+        let info = self.client.topic(topic).await?;
+        let n = info.partitions.len() as i32;
+        if n == 0 {
+            return Err(ClientError::UnknownTopic {
+                topic: topic.to_owned(),
+            });
+        }
+        self.partition_counts.insert(topic.to_owned(), n);
+        Ok(n)
+    }
+
+    async fn dispatch(&mut self, topic: &str, partition: i32, records: Vec<Record>) -> Result<()> {
+        while self.in_flight.len() >= self.config.max_in_flight.max(1) {
+            if let Some(done) = self.in_flight.join_next().await {
+                self.settle(done);
+            }
+        }
+        if let Some(err) = self.first_error.take() {
+            return Err(err);
+        }
+        let encoded = encode_batch(&records, self.config.compression)?;
+        let client = self.client.clone();
+        let acks = self.config.acks;
+        let topic = topic.to_owned();
+        let count = records.len();
+        // Encode here, on the caller's task, so that requests are written in the order batches
+        // were filled; the spawned task only awaits the acknowledgement.
+        let request = produce_request(&topic, partition, encoded, acks, client.timeout_ms());
+        let version = client.version::<ProduceRequest>()?;
+        if acks == Acks::None {
+            client.send_no_response(&request, version).await?;
+            self.acked += count as u64;
+            return Ok(());
+        }
+        self.in_flight.spawn(async move {
+            let response = client
+                .request_at(&request, version, Default::default())
+                .await?;
+            read_ack(&topic, partition, count, &response)
+        });
+        Ok(())
+    }
+
+    fn settle(&mut self, done: std::result::Result<Result<BatchAck>, tokio::task::JoinError>) {
+        match done {
+            Ok(Ok(ack)) => self.acked += ack.records as u64,
+            Ok(Err(err)) => {
+                self.first_error.get_or_insert(err);
+            }
+            Err(join) => {
+                self.first_error
+                    .get_or_insert(ClientError::InvalidArgument(format!(
+                        "produce task failed: {join}"
+                    )));
+            }
+        }
+    }
+}
+
+/// Sends `records` as one batch to one partition and waits for its acknowledgement. Used where
+/// each request's latency matters (the latency benchmark) or for a one-off write.
+pub async fn produce_batch(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    records: Vec<ProducerRecord>,
+    acks: Acks,
+) -> Result<BatchAck> {
+    let count = records.len();
+    let wire: Vec<Record> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| to_wire_record(r, i as i64))
+        .collect();
+    let encoded = encode_batch(&wire, Compression::None)?;
+    let request = produce_request(topic, partition, encoded, acks, client.timeout_ms());
+    let version = client.version::<ProduceRequest>()?;
+    if acks == Acks::None {
+        client.send_no_response(&request, version).await?;
+        return Ok(BatchAck {
+            partition,
+            base_offset: -1,
+            records: count,
+        });
+    }
+    let response = client
+        .request_at(&request, version, Default::default())
+        .await?;
+    read_ack(topic, partition, count, &response)
+}
+
+/// The partition of a keyed record: the broker's murmur2 partitioner, as Kafka's Java client.
+pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
+    super::partitioner::partition_for_key(key, partitions)
+}
+
+/// Converts a record for the encoder; `offset_delta` is its position in its batch (the encoder
+/// writes offsets relative to the first record, and the server assigns the real ones).
+fn to_wire_record(record: ProducerRecord, offset_delta: i64) -> Record {
+    let timestamp = record.timestamp.unwrap_or_else(now_ms);
+    let mut headers = IndexMap::new();
+    for (k, v) in record.headers {
+        headers.insert(StrBytes::from_string(k), v);
+    }
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: offset_delta,
+        sequence: -1,
+        timestamp,
+        key: record.key,
+        value: record.value,
+        headers,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Encodes records (numbered from 0) as one RecordBatch v2.
+fn encode_batch(records: &[Record], compression: Compression) -> Result<Bytes> {
+    let mut buf = BytesMut::with_capacity(
+        records
+            .iter()
+            .map(|r| {
+                r.value.as_ref().map_or(0, Bytes::len) + r.key.as_ref().map_or(0, Bytes::len) + 24
+            })
+            .sum::<usize>()
+            + 64,
+    );
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, records.iter(), &options).map_err(|e| {
+        ClientError::Protocol {
+            api: "RecordBatch",
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(buf.freeze())
+}
+
+fn produce_request(
+    topic: &str,
+    partition: i32,
+    records: Bytes,
+    acks: Acks,
+    timeout_ms: i32,
+) -> ProduceRequest {
+    let mut partition_data = PartitionProduceData::default();
+    partition_data.index = partition;
+    partition_data.records = Some(records);
+    let mut topic_data = TopicProduceData::default();
+    topic_data.name = TopicName(StrBytes::from_string(topic.to_owned()));
+    topic_data.partition_data = vec![partition_data];
+    let mut request = ProduceRequest::default();
+    request.acks = acks.wire();
+    request.timeout_ms = timeout_ms;
+    request.topic_data = vec![topic_data];
+    request
+}
+
+fn read_ack(
+    topic: &str,
+    partition: i32,
+    count: usize,
+    response: &kafka_protocol::messages::ProduceResponse,
+) -> Result<BatchAck> {
+    for topic_response in &response.responses {
+        for p in &topic_response.partition_responses {
+            if p.index != partition {
+                continue;
+            }
+            check(
+                p.error_code,
+                || format!("produce to {topic}-{partition}"),
+                p.error_message.as_deref(),
+            )?;
+            return Ok(BatchAck {
+                partition,
+                base_offset: p.base_offset,
+                records: count,
+            });
+        }
+    }
+    Err(ClientError::Protocol {
+        api: "Produce",
+        reason: format!("the response has no entry for {topic}-{partition}"),
+    })
+}
