@@ -51,9 +51,9 @@ class Kafkajs:
     def create_topic(self, topic: str, partitions: int) -> None:
         run("create", self.bootstrap, topic, str(partitions))
 
-    def produce(self, topic: str, records: list[tuple[bytes, bytes]]) -> list[tuple[int, int]]:
+    def produce(self, topic: str, records: list[tuple[bytes, bytes]], compression: str = "none") -> list[tuple[int, int]]:
         stdin = b"".join(k + b"\t" + v + b"\n" for k, v in records)
-        acked = json.loads(run("produce", self.bootstrap, topic, stdin=stdin))
+        acked = json.loads(run("produce", self.bootstrap, topic, compression, stdin=stdin))
         assert len(acked) == len(records), f"kafkajs acknowledged {len(acked)} of {len(records)} records"
         return [(p, o) for p, o in acked]
 

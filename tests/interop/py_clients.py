@@ -190,10 +190,12 @@ class KafkaPython:
         finally:
             admin.close()
 
-    def produce(self, topic: str, records: list[tuple[bytes, bytes]]) -> list[tuple[int, int]]:
+    def produce(self, topic: str, records: list[tuple[bytes, bytes]], compression: Optional[str] = None) -> list[tuple[int, int]]:
         # kafka-python's default partitioner is murmur2 (Java-compatible); acks=all and idempotence
         # are its defaults in 3.x but spelled out here so the test says what it exercises.
-        producer = kafka.KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+        producer = kafka.KafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5, compression_type=compression
+        )
         try:
             futures = [producer.send(topic, key=k, value=v) for k, v in records]
             producer.flush(timeout=TIMEOUT_S)

@@ -6,7 +6,7 @@
 // or one JSON line per event, so the same checks apply to every client.
 //
 //   kafkajs-cli.js create  <bootstrap> <topic> <partitions>
-//   kafkajs-cli.js produce <bootstrap> <topic>            stdin: "<key>\t<value>" lines;
+//   kafkajs-cli.js produce <bootstrap> <topic> [gzip]     stdin: "<key>\t<value>" lines;
 //                                                        stdout: JSON [[partition, offset], ...]
 //   kafkajs-cli.js readall <bootstrap> <topic> <expected>  prints R lines, exits after <expected>
 //   kafkajs-cli.js member  <bootstrap> <topic> <group>     group member until SIGTERM; prints
@@ -14,7 +14,7 @@
 
 'use strict'
 
-const { Kafka, Partitioners, logLevel } = require('kafkajs')
+const { Kafka, Partitioners, CompressionTypes, logLevel } = require('kafkajs')
 
 const BATCH = 500
 const TIMEOUT_MS = 120000
@@ -51,7 +51,9 @@ async function create(bootstrap, topic, partitions) {
   }
 }
 
-async function produce(bootstrap, topic) {
+async function produce(bootstrap, topic, codec = 'none') {
+  const compression = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP }[codec]
+  if (compression === undefined) throw new Error(`kafkajs has no built-in codec ${codec}`)
   const messages = (await readStdinLines()).map((line) => {
     const tab = line.indexOf('\t')
     return { key: line.slice(0, tab), value: line.slice(tab + 1) }
@@ -74,7 +76,7 @@ async function produce(bootstrap, topic) {
     const acked = []
     for (let start = 0; start < messages.length; start += BATCH) {
       const batch = messages.slice(start, start + BATCH)
-      const results = await producer.send({ topic, messages: batch, acks: -1, timeout: TIMEOUT_MS })
+      const results = await producer.send({ topic, messages: batch, acks: -1, timeout: TIMEOUT_MS, compression })
       const base = {}
       for (const r of results) {
         if (r.errorCode !== 0) throw new Error(`produce to partition ${r.partition} failed with error ${r.errorCode}`)
