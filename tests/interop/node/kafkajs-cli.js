@@ -127,6 +127,8 @@ async function readall(bootstrap, topic, expected) {
 }
 
 async function member(bootstrap, topic, group) {
+  // Listen first: a SIGTERM during connect must also end in a clean disconnect.
+  const stopped = new Promise((resolve) => process.once('SIGTERM', resolve))
   const consumer = kafka(bootstrap).consumer({ groupId: group, sessionTimeout: 10000, heartbeatInterval: 500 })
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const assigned = e.payload.memberAssignment[topic] || []
@@ -144,7 +146,7 @@ async function member(bootstrap, topic, group) {
       await consumer.commitOffsets([{ topic, partition: batch.partition, offset: next }])
     },
   })
-  await new Promise((resolve) => process.once('SIGTERM', resolve))
+  await stopped
   await consumer.disconnect()
 }
 
