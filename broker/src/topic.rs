@@ -317,6 +317,15 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(murmur2(input.as_bytes()), *expected, "murmur2({input:?})");
         }
+        // Binary keys and every tail length, computed with kafka-python 3.0.12's murmur2.
+        let binary: &[(&[u8], i32)] = &[
+            (&[0, 255, 16], -2069360273),
+            (b"sluice-key-1", -1272157024),
+            (&[0, 1, 2, 3, 4, 5, 6], -1488168820),
+        ];
+        for (input, expected) in binary {
+            assert_eq!(murmur2(input), *expected, "murmur2({input:?})");
+        }
     }
 
     #[test]

@@ -32,10 +32,7 @@ async fn append_read_across_segment_rolls_and_clean_reopen() {
     assert_eq!(log.high_watermark(), 120);
     let segments = log.segment_base_offsets();
     assert!(segments.len() > 3, "1 KiB segments must roll: {segments:?}");
-    assert_eq!(
-        segment_files(log.dir()).len(),
-        segments.len()
-    );
+    assert_eq!(segment_files(log.dir()).len(), segments.len());
 
     // A read at any offset starts with the batch holding it.
     for offset in 0..120 {

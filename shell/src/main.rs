@@ -1,1 +1,94 @@
-fn main() {}
+//! `sluice`: the Sluice binary.
+//!
+//! - `sluice` alone runs a local server on `./sluice-data` (later also the SQL shell).
+//! - `sluice server` runs the broker headless until SIGINT/SIGTERM.
+//! - `sluice topic ...` administers topics and produces/consumes lines over the Kafka protocol,
+//!   against any Kafka-compatible server (`--bootstrap`).
+//! - `sluice bench ...` measures produce and consume throughput and latency.
+
+mod bench;
+mod consume;
+mod error;
+mod produce;
+mod server;
+mod topic;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::error::CliError;
+
+/// Sluice: a streaming SQL engine with a built-in Kafka-compatible broker.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server headless: the broker on a data directory with its Kafka listener.
+    Server {
+        /// Directory holding topics, offsets and state.
+        #[arg(long, default_value = "./sluice-data")]
+        data_dir: PathBuf,
+        /// Address of the Kafka listener (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        kafka_addr: String,
+    },
+    /// Create, list, describe, delete topics; produce and consume lines.
+    Topic {
+        /// Kafka server to talk to.
+        #[arg(
+            long,
+            global = true,
+            default_value = "127.0.0.1:9092",
+            env = "SLUICE_BOOTSTRAP"
+        )]
+        bootstrap: String,
+        #[command(subcommand)]
+        command: topic::TopicCommand,
+    },
+    /// Measure produce and consume throughput through the Kafka protocol.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    if let Err(err) = result {
+        eprintln!("error: {err}");
+        std::process::exit(err.exit_code());
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        None => server::run(&PathBuf::from("./sluice-data"), "127.0.0.1:9092").await,
+        Some(Command::Server {
+            data_dir,
+            kafka_addr,
+        }) => server::run(&data_dir, &kafka_addr).await,
+        Some(Command::Topic { bootstrap, command }) => topic::run(&bootstrap, command).await,
+        Some(Command::Bench(args)) => bench::run(args).await,
+    }
+}

@@ -123,6 +123,7 @@ pub struct BatchAck {
     pub records: usize,
 }
 
+#[derive(Default)]
 struct PendingBatch {
     records: Vec<Record>,
     bytes: usize,
@@ -134,7 +135,8 @@ pub struct Producer {
     config: ProducerConfig,
     partition_counts: HashMap<String, i32>,
     round_robin: usize,
-    batches: HashMap<(String, i32), PendingBatch>,
+    /// Open batches: topic -> one per partition (looked up by `&str`, no allocation per record).
+    batches: HashMap<String, Vec<PendingBatch>>,
     in_flight: JoinSet<Result<BatchAck>>,
     acked: u64,
     first_error: Option<ClientError>,
@@ -183,21 +185,25 @@ impl Producer {
         let size = record.key.as_ref().map_or(0, Bytes::len)
             + record.value.as_ref().map_or(0, Bytes::len)
             + 16;
-        let batch = self
+        if !self.batches.contains_key(topic) {
+            let empty = (0..partitions).map(|_| PendingBatch::default()).collect();
+            self.batches.insert(topic.to_owned(), empty);
+        }
+        let Some(batch) = self
             .batches
-            .entry((topic.to_owned(), partition))
-            .or_insert_with(|| PendingBatch {
-                records: Vec::new(),
-                bytes: 0,
-            });
+            .get_mut(topic)
+            .and_then(|b| b.get_mut(partition as usize))
+        else {
+            return Err(ClientError::InvalidArgument(format!(
+                "partition {partition} of topic {topic:?} is not known to the producer"
+            )));
+        };
         let offset_delta = batch.records.len() as i64;
         batch.records.push(to_wire_record(record, offset_delta));
         batch.bytes += size;
         if batch.bytes >= self.config.batch_bytes {
-            let full = self.batches.remove(&(topic.to_owned(), partition));
-            if let Some(full) = full {
-                self.dispatch(topic, partition, full.records).await?;
-            }
+            let full = std::mem::take(batch);
+            self.dispatch(topic, partition, full.records).await?;
         }
         Ok(())
     }
@@ -205,8 +211,15 @@ impl Producer {
     /// Sends every partly filled batch and waits until every request is acknowledged. Returns
     /// the records acknowledged in total, or the first error.
     pub async fn flush(&mut self) -> Result<u64> {
-        let pending: Vec<((String, i32), PendingBatch)> = self.batches.drain().collect();
-        for ((topic, partition), batch) in pending {
+        let mut pending = Vec::new();
+        for (topic, batches) in &mut self.batches {
+            for (partition, batch) in batches.iter_mut().enumerate() {
+                if !batch.records.is_empty() {
+                    pending.push((topic.clone(), partition as i32, std::mem::take(batch)));
+                }
+            }
+        }
+        for (topic, partition, batch) in pending {
             self.dispatch(&topic, partition, batch.records).await?;
         }
         while let Some(done) = self.in_flight.join_next().await {

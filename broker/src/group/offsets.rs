@@ -1,0 +1,270 @@
+//! Committed consumer offsets, kept in memory and durably in the compacted topic
+//! `__consumer_offsets`.
+//!
+//! Each commit appends one record per partition, keyed as Kafka keys them (OffsetCommitKey v1:
+//! group, topic, partition) with an OffsetCommitValue v3 value, and waits for fsync before the
+//! commit is acknowledged. Compaction keeps the latest record per key, so replaying the topic at
+//! start-up ([`OffsetStore::open`]) rebuilds the map. Group membership itself is not stored: after
+//! a restart members simply rejoin, as they would after a coordinator move in Kafka.
+
+use std::collections::BTreeMap;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use parking_lot::Mutex;
+use tracing::{info, warn};
+
+use crate::log::records::{decode_records, new_record};
+use crate::{Broker, BrokerError, Durability};
+
+/// The internal topic holding committed offsets.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Why committed offsets could not be stored or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum OffsetStoreError {
+    /// The broker refused to create, write or read `__consumer_offsets`.
+    #[error("{0}")]
+    Broker(#[from] BrokerError),
+}
+
+/// One committed offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedOffset {
+    /// The next offset the group will consume.
+    pub offset: i64,
+    /// Leader epoch the consumer saw, -1 if unknown.
+    pub leader_epoch: i32,
+    /// Free-form metadata from the client.
+    pub metadata: Option<String>,
+    /// When the commit was made (ms since the epoch).
+    pub commit_timestamp: i64,
+}
+
+type Key = (String, String, i32);
+
+/// The offsets of every group, by (group, topic, partition).
+#[derive(Debug)]
+pub struct OffsetStore {
+    broker: Broker,
+    offsets: Mutex<BTreeMap<Key, CommittedOffset>>,
+    /// Serialises appends so the map is updated in the order records reach the log.
+    write: tokio::sync::Mutex<()>,
+}
+
+impl OffsetStore {
+    /// Create `__consumer_offsets` if needed (one partition, compacted) and replay it.
+    pub async fn open(broker: Broker) -> Result<OffsetStore, OffsetStoreError> {
+        if broker.topic(OFFSETS_TOPIC).is_none() {
+            let configs = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
+            match broker.create_topic(OFFSETS_TOPIC, 1, &configs) {
+                Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut offsets = BTreeMap::new();
+        let log = broker.partition(OFFSETS_TOPIC, 0)?;
+        let mut next = log.log_start_offset();
+        let end = log.high_watermark();
+        let mut loaded = 0usize;
+        while next < end {
+            let read = log.read(next, 1024 * 1024)?;
+            if read.records.is_empty() {
+                break;
+            }
+            let records = decode_records(&read.records)?;
+            let Some(last) = records.last() else { break };
+            next = last.offset + 1;
+            for r in records {
+                let Some(key) = r.key.as_ref().and_then(|k| decode_key(k.clone())) else {
+                    continue;
+                };
+                match r.value.as_ref() {
+                    None => {
+                        offsets.remove(&key);
+                    }
+                    Some(v) => match decode_value(v.clone()) {
+                        Some(value) => {
+                            offsets.insert(key, value);
+                            loaded += 1;
+                        }
+                        None => warn!(group = %key.0, "unreadable committed offset skipped"),
+                    },
+                }
+            }
+        }
+        info!(records = loaded, "committed offsets loaded");
+        Ok(OffsetStore {
+            broker,
+            offsets: Mutex::new(offsets),
+            write: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Store offsets of `group` durably (fsynced) and then make them visible.
+    pub async fn commit(
+        &self,
+        group: &str,
+        entries: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<(), OffsetStoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<_> = entries
+            .iter()
+            .map(|(topic, partition, value)| {
+                let key = encode_key(group, topic, *partition);
+                let value = encode_value(value);
+                new_record(Some(&key), Some(&value), value_timestamp(&entries))
+            })
+            .collect();
+        let _guard = self.write.lock().await;
+        let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
+        log.append_records(&records, Durability::Fsynced).await?;
+        let mut map = self.offsets.lock();
+        for (topic, partition, value) in entries {
+            map.insert((group.to_string(), topic, partition), value);
+        }
+        Ok(())
+    }
+
+    /// The committed offset of one partition.
+    pub fn fetch(&self, group: &str, topic: &str, partition: i32) -> Option<CommittedOffset> {
+        self.offsets
+            .lock()
+            .get(&(group.to_string(), topic.to_string(), partition))
+            .cloned()
+    }
+
+    /// Every committed offset of `group`, by topic and partition.
+    pub fn group_offsets(&self, group: &str) -> Vec<(String, i32, CommittedOffset)> {
+        self.offsets
+            .lock()
+            .iter()
+            .filter(|((g, _, _), _)| g == group)
+            .map(|((_, t, p), v)| (t.clone(), *p, v.clone()))
+            .collect()
+    }
+
+    /// Groups that have committed offsets.
+    pub fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self.offsets.lock().keys().map(|(g, _, _)| g.clone()).collect();
+        groups.dedup();
+        groups
+    }
+}
+
+fn value_timestamp(entries: &[(String, i32, CommittedOffset)]) -> i64 {
+    entries.first().map(|(_, _, v)| v.commit_timestamp).unwrap_or(0)
+}
+
+fn put_str(buf: &mut BytesMut, s: &str) {
+    buf.put_i16(s.len() as i16);
+    buf.put_slice(s.as_bytes());
+}
+
+fn get_str(buf: &mut Bytes) -> Option<String> {
+    if buf.remaining() < 2 {
+        return None;
+    }
+    let len = buf.get_i16();
+    if len < 0 {
+        return Some(String::new());
+    }
+    let len = len as usize;
+    if buf.remaining() < len {
+        return None;
+    }
+    String::from_utf8(buf.split_to(len).to_vec()).ok()
+}
+
+/// Kafka's OffsetCommitKey, version 1.
+pub fn encode_key(group: &str, topic: &str, partition: i32) -> BytesMut {
+    let mut buf = BytesMut::with_capacity(8 + group.len() + topic.len());
+    buf.put_i16(1);
+    put_str(&mut buf, group);
+    put_str(&mut buf, topic);
+    buf.put_i32(partition);
+    buf
+}
+
+fn decode_key(mut buf: Bytes) -> Option<Key> {
+    if buf.remaining() < 2 {
+        return None;
+    }
+    // Versions 0 and 1 are offset keys; 2 is group metadata, which Sluice does not store.
+    if !matches!(buf.get_i16(), 0 | 1) {
+        return None;
+    }
+    let group = get_str(&mut buf)?;
+    let topic = get_str(&mut buf)?;
+    if buf.remaining() < 4 {
+        return None;
+    }
+    Some((group, topic, buf.get_i32()))
+}
+
+/// Kafka's OffsetCommitValue, version 3.
+pub fn encode_value(v: &CommittedOffset) -> BytesMut {
+    let metadata = v.metadata.as_deref().unwrap_or("");
+    let mut buf = BytesMut::with_capacity(24 + metadata.len());
+    buf.put_i16(3);
+    buf.put_i64(v.offset);
+    buf.put_i32(v.leader_epoch);
+    put_str(&mut buf, metadata);
+    buf.put_i64(v.commit_timestamp);
+    buf
+}
+
+fn decode_value(mut buf: Bytes) -> Option<CommittedOffset> {
+    if buf.remaining() < 2 {
+        return None;
+    }
+    let version = buf.get_i16();
+    if buf.remaining() < 8 {
+        return None;
+    }
+    let offset = buf.get_i64();
+    let leader_epoch = if version >= 3 && buf.remaining() >= 4 {
+        buf.get_i32()
+    } else {
+        -1
+    };
+    let metadata = get_str(&mut buf)?;
+    let commit_timestamp = if buf.remaining() >= 8 { buf.get_i64() } else { 0 };
+    Some(CommittedOffset {
+        offset,
+        leader_epoch,
+        metadata: (!metadata.is_empty()).then_some(metadata),
+        commit_timestamp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_and_value_round_trip() {
+        let key = encode_key("g", "orders", 3).freeze();
+        assert_eq!(
+            decode_key(key),
+            Some(("g".to_string(), "orders".to_string(), 3))
+        );
+        let v = CommittedOffset {
+            offset: 42,
+            leader_epoch: 7,
+            metadata: Some("m".to_string()),
+            commit_timestamp: 1_700_000_000_000,
+        };
+        assert_eq!(decode_value(encode_value(&v).freeze()), Some(v));
+    }
+
+    #[test]
+    fn truncated_records_are_rejected_not_panicking() {
+        let key = encode_key("group", "topic", 1).freeze();
+        for cut in 0..key.len() {
+            assert_eq!(decode_key(key.slice(..cut)), None, "cut {cut}");
+        }
+        assert_eq!(decode_value(Bytes::from_static(&[0, 3, 1])), None);
+    }
+}

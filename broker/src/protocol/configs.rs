@@ -1,0 +1,159 @@
+//! DescribeConfigs: a topic's configuration by Kafka config name (what `kafka-configs --describe`
+//! and admin clients show), and the broker's few settings that clients look at.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+
+use super::dispatch::{Context, Header};
+use super::sb;
+use crate::TopicConfig;
+use crate::topic::{CONFIG_NAMES, TimestampType};
+
+/// Kafka's ConfigResource types.
+const RESOURCE_TOPIC: i8 = 2;
+const RESOURCE_BROKER: i8 = 4;
+/// Kafka's config sources.
+const SOURCE_TOPIC: i8 = 1;
+const SOURCE_STATIC_BROKER: i8 = 4;
+const SOURCE_DEFAULT: i8 = 5;
+
+/// One config as it is described to clients.
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    /// Kafka config name.
+    pub name: String,
+    /// Current value, as Kafka prints it.
+    pub value: String,
+    /// Kafka's config source code (topic override or default).
+    pub source: i8,
+}
+
+/// The value of a topic config by its Kafka name.
+pub fn config_value(c: &TopicConfig, name: &str) -> Option<String> {
+    Some(match name {
+        "retention.ms" => c.retention_ms.to_string(),
+        "retention.bytes" => c.retention_bytes.to_string(),
+        "segment.bytes" => c.segment_bytes.to_string(),
+        "segment.ms" => c.segment_ms.to_string(),
+        "cleanup.policy" => match (c.cleanup_policy.compact, c.cleanup_policy.delete) {
+            (true, true) => "compact,delete".to_string(),
+            (true, false) => "compact".to_string(),
+            _ => "delete".to_string(),
+        },
+        "delete.retention.ms" => c.delete_retention_ms.to_string(),
+        "min.compaction.lag.ms" => c.min_compaction_lag_ms.to_string(),
+        "max.message.bytes" => c.max_message_bytes.to_string(),
+        "message.timestamp.type" => match c.timestamp_type {
+            TimestampType::CreateTime => "CreateTime".to_string(),
+            TimestampType::LogAppendTime => "LogAppendTime".to_string(),
+        },
+        "index.interval.bytes" => c.index_interval_bytes.to_string(),
+        _ => return None,
+    })
+}
+
+/// Every config of a topic, overrides marked as such.
+pub fn topic_entries(c: &TopicConfig) -> Vec<ConfigEntry> {
+    CONFIG_NAMES
+        .iter()
+        .filter_map(|name| {
+            Some(ConfigEntry {
+                name: name.to_string(),
+                value: config_value(c, name)?,
+                source: if c.overrides.contains_key(*name) {
+                    SOURCE_TOPIC
+                } else {
+                    SOURCE_DEFAULT
+                },
+            })
+        })
+        .collect()
+}
+
+/// Handle a DescribeConfigs request.
+pub async fn describe(
+    ctx: &Context,
+    _header: &Header,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let results = req
+        .resources
+        .iter()
+        .map(|r| {
+            let out = DescribeConfigsResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            let entries = match r.resource_type {
+                RESOURCE_TOPIC => match ctx.broker.topic(r.resource_name.as_str()) {
+                    Some(meta) => topic_entries(&meta.config),
+                    None => {
+                        return out
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            .with_error_message(Some(sb(format!(
+                                "unknown topic '{}'",
+                                r.resource_name.as_str()
+                            ))));
+                    }
+                },
+                RESOURCE_BROKER => vec![
+                    ConfigEntry {
+                        name: "auto.create.topics.enable".into(),
+                        value: ctx.config.auto_create_topics.to_string(),
+                        source: SOURCE_STATIC_BROKER,
+                    },
+                    ConfigEntry {
+                        name: "num.partitions".into(),
+                        value: ctx.default_partitions.to_string(),
+                        source: SOURCE_STATIC_BROKER,
+                    },
+                    ConfigEntry {
+                        name: "socket.request.max.bytes".into(),
+                        value: ctx.config.max_request_bytes.to_string(),
+                        source: SOURCE_STATIC_BROKER,
+                    },
+                ],
+                other => {
+                    return out
+                        .with_error_code(ResponseError::InvalidRequest.code())
+                        .with_error_message(Some(sb(format!(
+                            "config resource type {other} is not supported"
+                        ))));
+                }
+            };
+            let keys = r.configuration_keys.as_ref();
+            let configs = entries
+                .into_iter()
+                .filter(|e| keys.is_none_or(|k| k.iter().any(|k| k.as_str() == e.name)))
+                .map(|e| {
+                    DescribeConfigsResourceResult::default()
+                        .with_name(sb(e.name))
+                        .with_value(Some(sb(e.value)))
+                        .with_config_source(e.source)
+                        .with_read_only(r.resource_type == RESOURCE_BROKER)
+                })
+                .collect();
+            out.with_configs(configs)
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_config_has_a_value_and_overrides_are_marked() {
+        let overrides = [("cleanup.policy".to_string(), "compact".to_string())].into();
+        let c = TopicConfig::default().with_overrides(&overrides).unwrap();
+        let entries = topic_entries(&c);
+        assert_eq!(entries.len(), CONFIG_NAMES.len());
+        let policy = entries.iter().find(|e| e.name == "cleanup.policy").unwrap();
+        assert_eq!((policy.value.as_str(), policy.source), ("compact", SOURCE_TOPIC));
+        let retention = entries.iter().find(|e| e.name == "retention.ms").unwrap();
+        assert_eq!((retention.value.as_str(), retention.source), ("604800000", SOURCE_DEFAULT));
+    }
+}

@@ -1,0 +1,134 @@
+//! Fetch: read record batches from the partitions a consumer asks for, with long polling.
+//!
+//! When fewer than `min_bytes` are available the request waits, up to `max_wait_ms`, on the
+//! high-water-mark watch of every requested partition ([`crate::PartitionLog::subscribe`]), and
+//! reads again whenever one moves. Only this connection waits: every connection has its own task.
+//! `partition_max_bytes` caps each partition and `max_bytes` the response, except that the first
+//! batch is always returned whole so a consumer never gets stuck behind a large batch (Kafka's
+//! rule). Fetch sessions (KIP-227) are not kept: the response's session id 0 tells clients to send
+//! full requests, which every client supports. Versions stop at v12 (v13+ address topics by id).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::select_all;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::dispatch::{Context, Header};
+
+/// Longest wait accepted from a client, whatever it asks for.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Handle a Fetch request.
+pub async fn handle(ctx: &Context, _header: &Header, req: FetchRequest) -> FetchResponse {
+    let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT);
+    let deadline = Instant::now() + wait;
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let mut watchers: Vec<watch::Receiver<i64>> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter_map(|p| ctx.broker.partition(t.topic.as_str(), p.partition).ok())
+                .map(|log| log.subscribe())
+        })
+        .collect();
+    let mut shutdown = ctx.shutdown.clone();
+    loop {
+        // Mark the current marks as seen before reading, so an append after the read wakes us.
+        for w in &mut watchers {
+            w.borrow_and_update();
+        }
+        let (resp, bytes, errors) = read_all(ctx, &req);
+        if bytes >= min_bytes || errors || Instant::now() >= deadline || *shutdown.borrow() {
+            return resp;
+        }
+        if watchers.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let closed = {
+            let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
+            tokio::select! {
+                (result, index, _) = changed => result.is_err().then_some(index),
+                _ = tokio::time::sleep_until(deadline) => None,
+                _ = shutdown.changed() => None,
+            }
+        };
+        // The partition went away (topic deleted): stop watching it.
+        if let Some(index) = closed {
+            watchers.swap_remove(index);
+        }
+    }
+}
+
+/// Read every requested partition once: the response, the bytes of records in it, and whether a
+/// partition reported an error (which ends a long poll at once, as in Kafka).
+fn read_all(ctx: &Context, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+    let mut remaining = req.max_bytes.max(0) as usize;
+    let mut total = 0usize;
+    let mut errors = false;
+    let mut responses = Vec::with_capacity(req.topics.len());
+    for t in &req.topics {
+        let mut partitions = Vec::with_capacity(t.partitions.len());
+        for p in &t.partitions {
+            let mut out = PartitionData::default()
+                .with_partition_index(p.partition)
+                .with_high_watermark(-1)
+                .with_last_stable_offset(-1)
+                .with_log_start_offset(-1)
+                .with_preferred_read_replica(BrokerId(-1))
+                .with_aborted_transactions(Some(Vec::new()))
+                .with_records(Some(Bytes::new()));
+            let log = match ctx.broker.partition(t.topic.as_str(), p.partition) {
+                Ok(log) => log,
+                Err(e) => {
+                    errors = true;
+                    partitions.push(out.with_error_code(e.response_error().code()));
+                    continue;
+                }
+            };
+            out.high_watermark = log.high_watermark();
+            out.last_stable_offset = out.high_watermark;
+            out.log_start_offset = log.log_start_offset();
+            // Once the response is full, later partitions get no records (but no error either).
+            let budget = (p.partition_max_bytes.max(0) as usize).min(remaining);
+            if budget == 0 && total > 0 {
+                partitions.push(out);
+                continue;
+            }
+            match log.read(p.fetch_offset, budget.max(1)) {
+                Ok(read) => {
+                    total += read.records.len();
+                    remaining = remaining.saturating_sub(read.records.len());
+                    out.high_watermark = read.high_watermark;
+                    out.last_stable_offset = read.high_watermark;
+                    out.log_start_offset = read.log_start_offset;
+                    out.records = Some(read.records);
+                }
+                Err(e) => {
+                    errors = true;
+                    out.error_code = e.response_error().code();
+                }
+            }
+            partitions.push(out);
+        }
+        responses.push(
+            FetchableTopicResponse::default()
+                .with_topic(t.topic.clone())
+                .with_partitions(partitions),
+        );
+    }
+    (
+        FetchResponse::default().with_responses(responses),
+        total,
+        errors,
+    )
+}

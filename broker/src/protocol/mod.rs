@@ -1,0 +1,37 @@
+//! The Kafka wire protocol server: real Kafka clients (librdkafka/kcat, the Java client,
+//! kafka-python, kafkajs) produce to and consume from the [`crate::Broker`] through it.
+//!
+//! Layout (mini-redis's frame/connection split, tansu's one file per API):
+//! - [`frame`]: is a whole size-prefixed frame buffered? then split it off.
+//! - [`connection`]: socket in, frames out; responses in, socket out.
+//! - [`server`]: accept loop, connection limit, graceful shutdown, the per-connection loop.
+//! - [`dispatch`]: header decoding, routing to one handler per API, response framing.
+//! - one file per API family: [`api_versions`], [`metadata`], [`produce`], [`fetch`],
+//!   [`list_offsets`], [`topics`] (CreateTopics/DeleteTopics), [`configs`] (DescribeConfigs),
+//!   [`producer`] (InitProducerId); the group APIs live in [`crate::group`].
+//!
+//! Every message is encoded and decoded by the `kafka-protocol` crate; the versions served are
+//! listed once, in [`api_versions::SUPPORTED`].
+
+pub mod api_versions;
+pub mod connection;
+pub mod dispatch;
+pub mod frame;
+pub mod server;
+
+mod configs;
+mod fetch;
+mod list_offsets;
+mod metadata;
+mod produce;
+mod producer;
+mod topics;
+
+pub use server::{ServerConfig, ServerError, serve};
+
+use kafka_protocol::protocol::StrBytes;
+
+/// A `String` as the protocol crate's string type.
+pub(crate) fn sb(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
