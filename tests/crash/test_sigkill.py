@@ -41,7 +41,7 @@ class ContinuousProducer(threading.Thread):
         self.failed: dict[int, str] = {}
         self.fatal: list[str] = []
         self.sent = 0
-        self._stop = threading.Event()
+        self._stop_requested = threading.Event()
         self.error: BaseException | None = None
         self.producer = confluent_kafka.Producer(
             {
@@ -77,7 +77,7 @@ class ContinuousProducer(threading.Thread):
 
     def run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while not self._stop_requested.is_set():
                 with self.lock:
                     in_flight = self.sent - len(self.acked) - len(self.failed)
                 if in_flight >= MAX_IN_FLIGHT:
@@ -103,7 +103,7 @@ class ContinuousProducer(threading.Thread):
         assert not self.fatal, f"librdkafka raised a fatal idempotent-producer error: {self.fatal}"
 
     def stop_and_flush(self, timeout_s: float) -> int:
-        self._stop.set()
+        self._stop_requested.set()
         self.join(30)
         return self.producer.flush(timeout_s)
 

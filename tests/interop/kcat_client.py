@@ -84,13 +84,14 @@ _PARTITION = re.compile(r"\[(\d+)\]")
 
 
 class KcatMember(ProcessMember):
-    """A `kcat -G` balanced consumer: records on stdout, "rebalanced ... assigned: t [0], t [2]" on
-    stderr. enable.auto.commit stores each consumed offset and commits it when kcat closes."""
+    """A `kcat -G -u` balanced consumer (-u: unbuffered, as its stdout is a pipe): records on
+    stdout, "rebalanced ... assigned: t [0], t [2]" on stderr. enable.auto.commit stores each
+    consumed offset and commits it when kcat closes."""
 
     def __init__(self, bootstrap: str, topic: str, group: str):
         super().__init__(
             [
-                kcat_bin(), "-b", bootstrap, "-G", group, "-f", FORMAT,
+                kcat_bin(), "-b", bootstrap, "-G", group, "-u", "-f", FORMAT,
                 "-X", "auto.offset.reset=earliest",
                 "-X", "enable.auto.commit=true",
                 "-X", "auto.commit.interval.ms=100",

@@ -272,7 +272,7 @@ class MemberThread(threading.Thread):
     def __init__(self, make_member):
         super().__init__(daemon=True)
         self._make_member = make_member
-        self._stop = threading.Event()
+        self._stop_requested = threading.Event()
         self._lock = threading.Lock()
         self._records: list[Consumed] = []
         self._assignment: set[int] = set()
@@ -282,7 +282,7 @@ class MemberThread(threading.Thread):
         member = None
         try:
             member = self._make_member()
-            while not self._stop.is_set():
+            while not self._stop_requested.is_set():
                 batch = member.poll()
                 with self._lock:
                     self._records.extend(batch)
@@ -311,7 +311,7 @@ class MemberThread(threading.Thread):
             raise AssertionError(f"group member failed: {self.error!r}") from self.error
 
     def stop(self, timeout_s: float = 60.0) -> None:
-        self._stop.set()
+        self._stop_requested.set()
         self.join(timeout_s)
         assert not self.is_alive(), f"group member did not commit and close within {timeout_s}s"
         self.check_alive()

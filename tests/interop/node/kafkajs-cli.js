@@ -159,8 +159,11 @@ async function main() {
   await run(...args)
 }
 
+// stdout to a pipe is asynchronous: wait until everything written has been handed to the OS.
+const flushed = () => new Promise((resolve) => process.stdout.write('', resolve))
+
 main().then(
-  () => process.exit(0),
+  () => flushed().then(() => process.exit(0)),
   (err) => {
     process.stderr.write(`kafkajs-cli: ${err && err.stack ? err.stack : err}\n`)
     process.exit(1)
