@@ -7,7 +7,7 @@
 //! can trust the data instead of scanning it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -16,10 +16,11 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::error::{BrokerError, Result};
-use crate::log::recovery::open_partition;
-use crate::log::{PartitionLog, now_ms, sync_dir, write_file_atomically};
-use crate::topic::{TopicConfig, TopicFile, TopicMeta, partition_for_key, validate_topic_name};
+use crate::log::{PartitionLog, now_ms, write_file_atomically};
+use crate::topic::{TopicConfig, TopicMeta, partition_for_key};
 
+mod admin;
+mod load;
 mod producer_ids;
 
 use producer_ids::ProducerIdAllocator;
@@ -59,10 +60,10 @@ impl BrokerConfig {
 }
 
 #[derive(Debug)]
-struct TopicEntry {
-    meta: TopicMeta,
-    partitions: Vec<Arc<PartitionLog>>,
-    round_robin: AtomicU32,
+pub(crate) struct TopicEntry {
+    pub(crate) meta: TopicMeta,
+    pub(crate) partitions: Vec<Arc<PartitionLog>>,
+    pub(crate) round_robin: AtomicU32,
 }
 
 #[derive(Debug)]
@@ -72,6 +73,11 @@ struct Inner {
     producer_ids: Mutex<ProducerIdAllocator>,
     shutdown_tx: watch::Sender<bool>,
     closed: AtomicBool,
+    /// Serializes topic administration (create, delete, alter, add partitions).
+    admin_lock: Mutex<()>,
+    /// Holds an exclusive lock on `<data>/.lock` until shutdown (or drop), so that two brokers
+    /// never share a data directory.
+    dir_lock: Mutex<Option<std::fs::File>>,
 }
 
 /// The broker: cheap to clone, shared by the Kafka protocol server, the engine and the shell.
@@ -85,7 +91,7 @@ impl Broker {
     /// (retention, compaction) when called inside a tokio runtime.
     pub async fn open(config: BrokerConfig) -> Result<Broker> {
         let cfg = config.clone();
-        let (topics, allocator) = tokio::task::spawn_blocking(move || load(&cfg))
+        let (topics, allocator, dir_lock) = tokio::task::spawn_blocking(move || load::load(&cfg))
             .await
             .map_err(|e| BrokerError::Codec(format!("start-up task failed: {e}")))??;
         let (shutdown_tx, _) = watch::channel(false);
@@ -96,6 +102,8 @@ impl Broker {
                 producer_ids: Mutex::new(allocator),
                 shutdown_tx,
                 closed: AtomicBool::new(false),
+                admin_lock: Mutex::new(()),
+                dir_lock: Mutex::new(Some(dir_lock)),
             }),
         };
         broker.spawn_background_tasks();
@@ -107,109 +115,8 @@ impl Broker {
         &self.inner.config
     }
 
-    fn topics_dir(&self) -> PathBuf {
+    pub(crate) fn topics_dir(&self) -> PathBuf {
         self.inner.config.data_dir.join("topics")
-    }
-
-    /// Creates a topic with `partitions` partitions (-1 means `default_partitions`) and Kafka-named
-    /// config overrides. INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG or
-    /// TOPIC_ALREADY_EXISTS when the request is wrong.
-    pub fn create_topic(
-        &self,
-        name: &str,
-        partitions: i32,
-        configs: &BTreeMap<String, String>,
-    ) -> Result<TopicMeta> {
-        validate_topic_name(name)?;
-        let partitions = if partitions == -1 {
-            self.inner.config.default_partitions
-        } else {
-            partitions
-        };
-        if partitions < 1 {
-            return Err(BrokerError::InvalidPartitions(partitions));
-        }
-        let config = self.inner.config.topic_defaults.with_overrides(configs)?;
-        let mut topics = self.inner.topics.write();
-        if topics.contains_key(name) {
-            return Err(BrokerError::TopicAlreadyExists(name.to_string()));
-        }
-        let meta = TopicMeta {
-            name: name.to_string(),
-            id: rand::random(),
-            partitions,
-            config,
-        };
-        let dir = self.topics_dir().join(name);
-        if dir.exists() {
-            // Leftover of a creation that crashed before topic.json was written.
-            std::fs::remove_dir_all(&dir)
-                .map_err(BrokerError::io("removing stale topic directory", &dir))?;
-        }
-        std::fs::create_dir_all(&dir).map_err(BrokerError::io("creating topic directory", &dir))?;
-        let mut logs = Vec::with_capacity(partitions as usize);
-        for p in 0..partitions {
-            let log = open_partition(
-                name,
-                p,
-                &dir.join(p.to_string()),
-                meta.config.clone(),
-                false,
-            )?;
-            logs.push(Arc::new(log));
-        }
-        // topic.json last: a topic exists on disk once it is there.
-        let json = serde_json::to_vec_pretty(&TopicFile::from_meta(&meta))
-            .map_err(|e| BrokerError::Codec(format!("topic.json: {e}")))?;
-        let path = dir.join("topic.json");
-        write_file_atomically(&path, &json)
-            .map_err(BrokerError::io("writing topic.json", &path))?;
-        sync_dir(&self.topics_dir()).map_err(BrokerError::io(
-            "syncing topics directory",
-            self.topics_dir(),
-        ))?;
-        tracing::info!(topic = name, partitions, "created topic");
-        topics.insert(
-            name.to_string(),
-            Arc::new(TopicEntry {
-                meta: meta.clone(),
-                partitions: logs,
-                round_robin: AtomicU32::new(0),
-            }),
-        );
-        Ok(meta)
-    }
-
-    /// Deletes a topic and its data. Appends to its partitions fail from now on; readers holding
-    /// a partition finish what they are reading.
-    pub fn delete_topic(&self, name: &str) -> Result<()> {
-        let entry = self
-            .inner
-            .topics
-            .write()
-            .remove(name)
-            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
-        for p in &entry.partitions {
-            p.deleted.store(true, Ordering::Release);
-        }
-        let dir = self.topics_dir().join(name);
-        let graveyard = self.inner.config.data_dir.join("deleted");
-        std::fs::create_dir_all(&graveyard).map_err(BrokerError::io(
-            "creating deleted-topics directory",
-            &graveyard,
-        ))?;
-        let id: String = entry.meta.id.iter().map(|b| format!("{b:02x}")).collect();
-        let tomb = graveyard.join(format!("{name}-{id}"));
-        // Rename first (atomic: the topic is gone even if we crash mid-delete), then remove.
-        std::fs::rename(&dir, &tomb)
-            .map_err(BrokerError::io("moving topic directory away", &dir))?;
-        sync_dir(&self.topics_dir()).map_err(BrokerError::io(
-            "syncing topics directory",
-            self.topics_dir(),
-        ))?;
-        std::fs::remove_dir_all(&tomb).map_err(BrokerError::io("removing topic data", &tomb))?;
-        tracing::info!(topic = name, "deleted topic");
-        Ok(())
     }
 
     /// All topics, sorted by name.
@@ -227,7 +134,7 @@ impl Broker {
         self.inner.topics.read().get(name).map(|t| t.meta.clone())
     }
 
-    fn entry(&self, topic: &str) -> Result<Arc<TopicEntry>> {
+    pub(crate) fn entry(&self, topic: &str) -> Result<Arc<TopicEntry>> {
         self.inner
             .topics
             .read()
@@ -265,6 +172,13 @@ impl Broker {
         self.inner.producer_ids.lock().allocate()
     }
 
+    /// DeleteRecords: moves a partition's log start offset to `offset` (-1 = high-water mark),
+    /// deleting whole segments before it. Returns the new log start offset.
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64> {
+        self.partition(topic, partition)?
+            .delete_records_before(offset)
+    }
+
     /// Every partition of every topic.
     pub fn all_partitions(&self) -> Vec<Arc<PartitionLog>> {
         self.inner
@@ -282,6 +196,9 @@ impl Broker {
 
     /// Applies retention to every partition now; returns the number of segments deleted.
     pub async fn run_retention_now(&self) -> Result<usize> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(BrokerError::ShuttingDown);
+        }
         let parts = self.all_partitions();
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
@@ -296,6 +213,9 @@ impl Broker {
     /// Compacts every partition of every `cleanup.policy=compact` topic now; returns the number
     /// of segments rewritten.
     pub async fn run_compaction_now(&self) -> Result<usize> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(BrokerError::ShuttingDown);
+        }
         let parts = self.all_partitions();
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
@@ -307,8 +227,9 @@ impl Broker {
         .map_err(|e| BrokerError::Codec(format!("compaction task failed: {e}")))?
     }
 
-    /// Flushes and fsyncs everything, writes the clean-shutdown marker and stops the background
-    /// tasks. Appends after this fail with a shutting-down error.
+    /// Flushes and fsyncs everything, writes the clean-shutdown marker, stops the background
+    /// tasks and releases the data directory (a new broker may open it while this handle still
+    /// exists). Appends, retention and compaction after this fail with a shutting-down error.
     pub async fn shutdown(&self) {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -338,6 +259,8 @@ impl Broker {
             Ok(Err(e)) => tracing::error!(error = %e, "broker shutdown was not clean"),
             Err(e) => tracing::error!(error = %e, "broker shutdown task failed"),
         }
+        // Everything is closed: another broker may open the directory now.
+        self.inner.dir_lock.lock().take();
     }
 
     fn spawn_background_tasks(&self) {
@@ -385,95 +308,4 @@ async fn background_loop(
             tracing::error!(task = what, error = %e, "background task failed");
         }
     }
-}
-
-/// Loads every topic under `<data>/topics`, recovering partitions, and the producer-id allocator.
-fn load(config: &BrokerConfig) -> Result<(BTreeMap<String, Arc<TopicEntry>>, ProducerIdAllocator)> {
-    let data = &config.data_dir;
-    let topics_dir = data.join("topics");
-    std::fs::create_dir_all(&topics_dir)
-        .map_err(BrokerError::io("creating data directory", &topics_dir))?;
-    let marker = data.join(CLEAN_SHUTDOWN_FILE);
-    let clean = marker.exists();
-    if clean {
-        std::fs::remove_file(&marker)
-            .map_err(BrokerError::io("removing clean-shutdown marker", &marker))?;
-        sync_dir(data).map_err(BrokerError::io("syncing data directory", data))?;
-    } else {
-        tracing::info!(data_dir = %data.display(), "no clean-shutdown marker: recovering log tails");
-    }
-    let graveyard = data.join("deleted");
-    if graveyard.exists() {
-        std::fs::remove_dir_all(&graveyard)
-            .map_err(BrokerError::io("removing deleted topics", &graveyard))?;
-    }
-    let mut topics = BTreeMap::new();
-    let entries =
-        std::fs::read_dir(&topics_dir).map_err(BrokerError::io("listing topics", &topics_dir))?;
-    for entry in entries {
-        let dir = entry
-            .map_err(BrokerError::io("listing topics", &topics_dir))?
-            .path();
-        if !dir.is_dir() {
-            continue;
-        }
-        match load_topic(config, &dir, clean)? {
-            Some(t) => {
-                topics.insert(t.meta.name.clone(), Arc::new(t));
-            }
-            None => {
-                tracing::warn!(dir = %dir.display(), "removing a topic directory without topic.json (interrupted create)");
-                std::fs::remove_dir_all(&dir)
-                    .map_err(BrokerError::io("removing incomplete topic", &dir))?;
-            }
-        }
-    }
-    let allocator = ProducerIdAllocator::open(&data.join("producer-ids"))?;
-    Ok((topics, allocator))
-}
-
-fn load_topic(config: &BrokerConfig, dir: &Path, clean: bool) -> Result<Option<TopicEntry>> {
-    let path = dir.join("topic.json");
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(BrokerError::Io {
-                context: "reading topic.json",
-                path,
-                source: e,
-            });
-        }
-    };
-    let corrupt = |reason: String| BrokerError::CorruptMetadata {
-        path: path.clone(),
-        reason,
-    };
-    let file: TopicFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let id = file
-        .id_bytes()
-        .ok_or_else(|| corrupt(format!("bad topic id '{}'", file.id)))?;
-    let topic_config = config.topic_defaults.with_overrides(&file.configs)?;
-    let meta = TopicMeta {
-        name: file.name.clone(),
-        id,
-        partitions: file.partitions,
-        config: topic_config,
-    };
-    let mut partitions = Vec::new();
-    for p in 0..meta.partitions {
-        let log = open_partition(
-            &meta.name,
-            p,
-            &dir.join(p.to_string()),
-            meta.config.clone(),
-            clean,
-        )?;
-        partitions.push(Arc::new(log));
-    }
-    Ok(Some(TopicEntry {
-        meta,
-        partitions,
-        round_robin: AtomicU32::new(0),
-    }))
 }

@@ -84,6 +84,12 @@ pub enum BrokerError {
     /// Stored metadata (topic.json, producer id file) is unreadable.
     #[error("corrupt metadata in {path}: {reason}")]
     CorruptMetadata { path: PathBuf, reason: String },
+    /// Another broker (process or handle) has the data directory open.
+    #[error("data directory {0} is in use by another Sluice broker")]
+    DataDirInUse(PathBuf),
+    /// A batch is larger than the topic's `segment.bytes`, so no segment can hold it.
+    #[error("record batch of {size} bytes is larger than segment.bytes={segment_bytes}")]
+    BatchLargerThanSegment { size: usize, segment_bytes: u64 },
     /// The broker is shutting down and accepts no more work.
     #[error("the broker is shutting down")]
     ShuttingDown,
@@ -106,9 +112,10 @@ impl BrokerError {
             BrokerError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
             BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
             BrokerError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
-            BrokerError::Io { .. } | BrokerError::CorruptMetadata { .. } => {
-                ResponseError::KafkaStorageError
-            }
+            BrokerError::BatchLargerThanSegment { .. } => ResponseError::RecordListTooLarge,
+            BrokerError::Io { .. }
+            | BrokerError::CorruptMetadata { .. }
+            | BrokerError::DataDirInUse(_) => ResponseError::KafkaStorageError,
             BrokerError::Codec(_) | BrokerError::ShuttingDown => ResponseError::UnknownServerError,
         }
     }

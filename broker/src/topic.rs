@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BrokerError, Result};
 
+pub mod compat;
+
 /// How old segments are cleaned up (`cleanup.policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleanupPolicy {
@@ -120,6 +122,50 @@ impl TopicConfig {
         Ok(c)
     }
 
+    /// The effective value of every known config, by Kafka name (DescribeConfigs answers with
+    /// these; `overrides` tells which ones were set on the topic).
+    pub fn to_kafka_configs(&self) -> BTreeMap<String, String> {
+        let policy = match (self.cleanup_policy.compact, self.cleanup_policy.delete) {
+            (true, true) => "compact,delete",
+            (true, false) => "compact",
+            (false, true) => "delete",
+            (false, false) => "",
+        };
+        let timestamp_type = match self.timestamp_type {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        };
+        [
+            ("retention.ms", self.retention_ms.to_string()),
+            ("retention.bytes", self.retention_bytes.to_string()),
+            ("segment.bytes", self.segment_bytes.to_string()),
+            ("segment.ms", self.segment_ms.to_string()),
+            ("cleanup.policy", policy.to_string()),
+            ("delete.retention.ms", self.delete_retention_ms.to_string()),
+            (
+                "min.compaction.lag.ms",
+                self.min_compaction_lag_ms.to_string(),
+            ),
+            ("max.message.bytes", self.max_message_bytes.to_string()),
+            ("message.timestamp.type", timestamp_type.to_string()),
+            (
+                "index.interval.bytes",
+                self.index_interval_bytes.to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain(compat::defaults().map(|(k, v)| {
+            let value = self
+                .overrides
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| v.to_string());
+            (k.to_string(), value)
+        }))
+        .collect()
+    }
+
     fn set(&mut self, name: &str, value: &str) -> Result<()> {
         match name {
             "retention.ms" => self.retention_ms = parse_i64(name, value, -1)?,
@@ -163,12 +209,13 @@ impl TopicConfig {
                     }
                 }
             }
+            _ if compat::is_accepted(name) => compat::validate(name, value)?,
             _ => {
                 return Err(BrokerError::invalid_config(
                     name,
                     value,
                     format!(
-                        "unknown topic config; known configs are {}",
+                        "unknown topic config; Sluice knows {} and accepts the other Kafka topic configs without effect",
                         CONFIG_NAMES.join(", ")
                     ),
                 ));
@@ -359,7 +406,11 @@ mod tests {
         assert_eq!(c.segment_bytes, 1000);
         assert_eq!(c.overrides.len(), 2);
 
+        let accepted = BTreeMap::from([("min.insync.replicas".to_string(), "2".to_string())]);
+        let c = base.with_overrides(&accepted).unwrap();
+        assert_eq!(c.to_kafka_configs()["min.insync.replicas"], "2");
         for (k, v) in [
+            ("min.insync.replicas", "0"),
             ("retention.msec", "1"),
             ("retention.ms", "soon"),
             ("retention.ms", "-2"),
@@ -373,6 +424,19 @@ mod tests {
                 "{k}={v}"
             );
         }
+    }
+
+    #[test]
+    fn effective_configs_use_kafka_names_and_parse_back() {
+        let m = BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]);
+        let c = TopicConfig::default().with_overrides(&m).unwrap();
+        let all = c.to_kafka_configs();
+        assert_eq!(all.len(), CONFIG_NAMES.len() + compat::defaults().count());
+        assert_eq!(all["min.insync.replicas"], "1");
+        assert_eq!(all["cleanup.policy"], "compact");
+        assert_eq!(all["retention.ms"], "604800000");
+        let back = TopicConfig::default().with_overrides(&all).unwrap();
+        assert_eq!(back.to_kafka_configs(), all);
     }
 
     #[test]

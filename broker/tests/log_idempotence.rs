@@ -107,3 +107,50 @@ async fn retried_batch_is_written_once_across_restarts() {
     );
     assert_eq!(log.high_watermark(), 9);
 }
+
+#[tokio::test]
+async fn producers_whose_batches_retention_deleted_are_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    // Every batch gets its own segment; size retention then deletes all closed segments.
+    broker
+        .create_topic(
+            "t",
+            1,
+            &configs(&[("segment.bytes", "100"), ("retention.bytes", "1")]),
+        )
+        .unwrap();
+    let log = broker.partition("t", 0).unwrap();
+    log.append(idempotent_batch(5, 0, 0, &["a"]), Durability::Written)
+        .await
+        .unwrap();
+    log.append(idempotent_batch(5, 0, 1, &["b"]), Durability::Written)
+        .await
+        .unwrap();
+    log.append(idempotent_batch(6, 0, 0, &["c"]), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.append(idempotent_batch(5, 0, 7, &["x"]), Durability::Written)
+            .await
+            .unwrap_err()
+            .code(),
+        45
+    );
+    assert_eq!(broker.run_retention_now().await.unwrap(), 2);
+    assert_eq!(log.log_start_offset(), 2);
+    // Producer 5's batches are gone and so is its state: it may continue at any sequence.
+    let res = log
+        .append(idempotent_batch(5, 0, 7, &["x"]), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(res.base_offset, 3);
+    // Producer 6 still has a batch in the log and keeps its state.
+    assert_eq!(
+        log.append(idempotent_batch(6, 0, 5, &["y"]), Durability::Written)
+            .await
+            .unwrap_err()
+            .code(),
+        45
+    );
+}

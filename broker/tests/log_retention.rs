@@ -8,13 +8,6 @@ use std::time::Duration;
 use log_common::*;
 use sluice_broker::{Broker, Durability, PartitionLog};
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 #[tokio::test]
 async fn time_retention_deletes_old_segment_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,4 +145,49 @@ async fn background_task_applies_retention() {
     }
     assert_eq!(log.log_start_offset(), 3);
     broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn delete_records_moves_the_log_start_inside_a_segment_and_persists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic("t", 1, &configs(&[("segment.bytes", "1024")]))
+        .unwrap();
+    let log = broker.partition("t", 0).unwrap();
+    for b in 0..40 {
+        log.append_records(&records(&format!("b{b}"), 2, now_ms()), Durability::Written)
+            .await
+            .unwrap();
+    }
+    let bases = log.segment_base_offsets();
+    let target = bases[2] + 1; // inside the third segment
+    assert_eq!(broker.delete_records("t", 0, target).unwrap(), target);
+    assert_eq!(log.log_start_offset(), target);
+    assert_eq!(
+        log.segment_base_offsets()[0],
+        bases[2],
+        "the two segments before it are gone"
+    );
+    assert!(!segment_files(log.dir()).contains(&PartitionLog::segment_file_name(bases[0])));
+    assert_eq!(log.read(target - 1, 100).unwrap_err().code(), 1);
+    let (recs, _) = log.read_records(target, 100).unwrap();
+    assert_eq!(recs[0].offset, target);
+    assert_eq!(
+        broker.delete_records("t", 0, 5).unwrap_err().code(),
+        1,
+        "before the log start"
+    );
+    assert_eq!(
+        broker.delete_records("t", 0, 81).unwrap_err().code(),
+        1,
+        "past the high-water mark"
+    );
+    drop(log);
+    drop(broker); // crash
+    let broker = open(dir.path()).await;
+    let log = broker.partition("t", 0).unwrap();
+    assert_eq!(log.log_start_offset(), target);
+    assert_eq!(broker.delete_records("t", 0, -1).unwrap(), 80);
+    assert!(log.read(80, 100).unwrap().records.is_empty());
 }

@@ -124,6 +124,7 @@ async fn subscribe_wakes_on_append_and_timestamps_are_searchable() {
     assert_eq!(log.offset_for_timestamp(301), None);
     assert_eq!(log.offset_for_timestamp(-1), Some((6, -1)));
     assert_eq!(log.offset_for_timestamp(-2), Some((0, -1)));
+    assert_eq!(log.offset_for_timestamp(-3), Some((4, 300)));
 }
 
 #[tokio::test]
@@ -250,4 +251,96 @@ async fn topics_are_created_validated_persisted_and_deleted() {
     let broker = open(dir.path()).await;
     assert!(broker.topic("b").is_none());
     assert!(broker.topic("a").is_some());
+}
+
+#[tokio::test]
+async fn topic_configs_can_be_altered_and_partitions_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic("t", 1, &configs(&[("retention.ms", "1000")]))
+        .unwrap();
+    assert!(broker.validate_new_topic("u", 2, &configs(&[])).is_ok());
+    assert!(broker.topic("u").is_none(), "validate_only creates nothing");
+    assert_eq!(
+        broker
+            .validate_new_topic("t", 1, &configs(&[]))
+            .unwrap_err()
+            .code(),
+        36
+    );
+
+    let meta = broker
+        .alter_topic_config(
+            "t",
+            &configs(&[("cleanup.policy", "compact")]),
+            &["retention.ms".to_string()],
+        )
+        .unwrap();
+    assert!(meta.config.cleanup_policy.compact);
+    assert_eq!(meta.config.retention_ms, 7 * 24 * 3600 * 1000);
+    assert_eq!(
+        broker.partition("t", 0).unwrap().config().cleanup_policy,
+        meta.config.cleanup_policy
+    );
+    assert_eq!(
+        broker
+            .alter_topic_config("t", &configs(&[("segment.bytes", "x")]), &[])
+            .unwrap_err()
+            .code(),
+        40
+    );
+
+    assert_eq!(broker.create_partitions("t", 1).unwrap_err().code(), 37);
+    broker.create_partitions("t", 3).unwrap();
+    broker
+        .partition("t", 2)
+        .unwrap()
+        .append_records(
+            &[sluice_broker::new_record(Some(b"k"), Some(b"v"), 1)],
+            Durability::Written,
+        )
+        .await
+        .unwrap();
+    broker.shutdown().await;
+    drop(broker);
+
+    let broker = open(dir.path()).await;
+    let t = broker.topic("t").unwrap();
+    assert_eq!(t.partitions, 3);
+    assert!(t.config.cleanup_policy.compact);
+    assert_eq!(t.config.to_kafka_configs()["cleanup.policy"], "compact");
+    assert_eq!(broker.partition("t", 2).unwrap().high_watermark(), 1);
+}
+
+#[tokio::test]
+async fn segments_roll_by_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker
+        .create_topic("t", 1, &configs(&[("segment.ms", "50")]))
+        .unwrap();
+    let log = broker.partition("t", 0).unwrap();
+    // As in Kafka, a segment's age is the newest record's time minus its first batch's time.
+    for ts in [1_000, 1_030, 1_060, 1_200, 1_210] {
+        log.append_records(&records("r", 1, ts), Durability::Written)
+            .await
+            .unwrap();
+    }
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
+    // The age survives a restart: a record 60 ms after the active segment's first one rolls it.
+    broker.shutdown().await;
+    drop(log);
+    drop(broker);
+    let broker = open(dir.path()).await;
+    let log = broker.partition("t", 0).unwrap();
+    log.append_records(&records("r", 1, 1_220), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
+    log.append_records(&records("r", 1, 1_261), Durability::Written)
+        .await
+        .unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3, 6]);
+    assert_eq!(segment_files(log.dir()).len(), 4);
 }

@@ -205,6 +205,11 @@ pub fn set_base_offset(batch: &mut [u8], base_offset: i64) {
     batch[0..8].copy_from_slice(&base_offset.to_be_bytes());
 }
 
+/// Stamps the partition leader epoch (not covered by the CRC), as a Kafka leader does.
+pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
+    batch[12..16].copy_from_slice(&epoch.to_be_bytes());
+}
+
 /// Stamps a batch with LogAppendTime: sets the timestamp-type attribute and the max timestamp to
 /// `now_ms`, then recomputes the CRC.
 pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
@@ -269,9 +274,11 @@ mod tests {
     fn rewrites_keep_crc_valid() {
         let mut b = sample();
         set_base_offset(&mut b, 42);
+        set_partition_leader_epoch(&mut b, 0);
         set_log_append_time(&mut b, 99_999);
         let h = validate_batch(&b).unwrap();
         assert_eq!(h.base_offset, 42);
+        assert_eq!(h.partition_leader_epoch, 0);
         assert_eq!(h.max_timestamp, 99_999);
         assert_ne!(h.attributes & ATTR_TIMESTAMP_TYPE, 0);
     }

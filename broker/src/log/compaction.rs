@@ -4,8 +4,10 @@
 //! now) to learn the offset of the latest record of each key; then rewrite each cleanable closed
 //! segment — the oldest ones whose records are all older than `min.compaction.lag.ms` — keeping a
 //! record only if it is the latest for its key. A tombstone (null value) that is the latest for
-//! its key is kept until its timestamp is older than `delete.retention.ms`, so consumers have time
-//! to see the delete. Records without a key cannot be compacted and are dropped. Offsets never
+//! its key is kept until its segment was last written more than `delete.retention.ms` ago, so
+//! consumers have time to see the delete (a rewrite keeps the segment's modification time; this is
+//! Kafka's delete horizon by segment time, and a producer's old record timestamps cannot make a
+//! delete vanish early). Records without a key cannot be compacted and are dropped. Offsets never
 //! change: a compacted log has holes, and a read at a missing offset returns the next batch.
 //!
 //! Batches whose records all survive are copied byte for byte; others are decoded with
@@ -47,6 +49,8 @@ struct SegmentView {
     path: PathBuf,
     size: u64,
     max_timestamp: i64,
+    /// When the segment's file was last written (kept across rewrites), for tombstone expiry.
+    modified: Option<std::time::SystemTime>,
 }
 
 /// Calls `f` with each whole batch of the first `size` bytes of `file`.
@@ -83,9 +87,9 @@ fn compression_of(h: &BatchHeader) -> Compression {
 impl PartitionLog {
     /// Compacts the partition as of `now_ms` if its topic's cleanup policy includes `compact`.
     pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
-        let _maintenance = self.maintenance.lock();
+        let mut maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
-        if !config.cleanup_policy.compact {
+        if !config.cleanup_policy.compact || self.is_offline() {
             return Ok(CompactionStats::default());
         }
         let views: Vec<SegmentView> = {
@@ -99,6 +103,7 @@ impl PartitionLog {
                     path: s.path().to_path_buf(),
                     size: s.size(),
                     max_timestamp: s.max_timestamp(),
+                    modified: s.file().metadata().and_then(|m| m.modified()).ok(),
                 })
                 .collect()
         };
@@ -106,14 +111,24 @@ impl PartitionLog {
             return Ok(CompactionStats::default());
         };
         let lag_limit = now_ms - config.min_compaction_lag_ms;
-        let cleanable: Vec<&SegmentView> = closed
+        let prefix = closed
             .iter()
             .take_while(|v| v.max_timestamp <= lag_limit)
-            .filter(|v| v.size > 0)
-            .collect();
+            .count();
+        let cleanable: Vec<&SegmentView> = closed[..prefix].iter().filter(|v| v.size > 0).collect();
         if cleanable.is_empty() {
             return Ok(CompactionStats::default());
         }
+        // Like Kafka's cleaner checkpoint: nothing new became cleanable since the last pass, so
+        // skip the pass, unless tombstones kept last time may have expired since.
+        let cleanable_end = views[prefix].base;
+        if let Some((end, at)) = maintenance.last_compaction
+            && end == cleanable_end
+            && now_ms - at < config.delete_retention_ms
+        {
+            return Ok(CompactionStats::default());
+        }
+        maintenance.last_compaction = Some((cleanable_end, now_ms));
 
         // The latest offset of every key in the whole log.
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
@@ -131,17 +146,24 @@ impl PartitionLog {
             })?;
         }
 
-        let tombstone_limit = now_ms - config.delete_retention_ms;
-        let keep = |r: &Record| match &r.key {
-            None => false,
-            Some(k) => {
-                latest.get(k) == Some(&r.offset)
-                    && (r.value.is_some() || r.timestamp >= tombstone_limit)
+        // Tombstones live until their segment was last written more than delete.retention.ms
+        // ago (Kafka's delete horizon by segment modification time, not the record's own
+        // timestamp, which producers may set far in the past).
+        let tombstone_horizon = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis((now_ms - config.delete_retention_ms).max(0) as u64);
+        let keep_in = |view: &SegmentView| {
+            let tombstones_expired = view.modified.is_some_and(|m| m <= tombstone_horizon);
+            let latest = &latest;
+            move |r: &Record| match &r.key {
+                None => false,
+                Some(k) => {
+                    latest.get(k) == Some(&r.offset) && (r.value.is_some() || !tombstones_expired)
+                }
             }
         };
         let mut stats = CompactionStats::default();
         for view in cleanable {
-            let (out, kept, removed) = rewrite_segment(view, &keep)?;
+            let (out, kept, removed) = rewrite_segment(view, &keep_in(view))?;
             if removed == 0 {
                 continue;
             }
@@ -168,6 +190,13 @@ impl PartitionLog {
                 .map_err(BrokerError::io("creating cleaned segment", &cleaned))?;
             f.write_all(bytes)
                 .map_err(BrokerError::io("writing cleaned segment", &cleaned))?;
+            // Keep the original modification time: it dates the tombstones in the segment.
+            if let Some(modified) = view.modified {
+                f.set_modified(modified).map_err(BrokerError::io(
+                    "keeping the segment's modification time",
+                    &cleaned,
+                ))?;
+            }
             f.sync_all()
                 .map_err(BrokerError::io("syncing cleaned segment", &cleaned))?;
         }
@@ -190,8 +219,9 @@ impl PartitionLog {
         crate::log::sync_dir(&self.dir)
             .map_err(BrokerError::io("syncing partition directory", &self.dir))?;
         let interval = self.config.read().index_interval_bytes;
-        let seg = Segment::open_trusted(&self.dir, view.base, interval)?;
+        let mut seg = Segment::open_trusted(&self.dir, view.base, interval)?;
         seg.sync_all()?;
+        seg.take_index_handles();
         Ok(seg)
     }
 }

@@ -19,6 +19,15 @@ use tokio::sync::watch;
 
 use crate::error::{BrokerError, Result};
 
+/// A roll waiting for its fsync: then the directory is synced (the new segment file exists for
+/// sure), the producer-state snapshot as of the roll is written and the recovery point moves.
+#[derive(Debug)]
+struct PendingRoll {
+    ticket: u64,
+    offset: i64,
+    snapshot: Vec<u8>,
+}
+
 #[derive(Debug, Default)]
 struct FlushState {
     /// Tickets issued (one per write).
@@ -29,10 +38,10 @@ struct FlushState {
     flushing: bool,
     /// Files written since the last fsync.
     dirty: Vec<Arc<File>>,
-    /// Recovery points waiting for the ticket that covers them: (ticket, offset).
-    pending_recovery_points: Vec<(u64, i64)>,
-    /// The last fsync failure: tickets up to `.0` were not made durable.
-    failed: Option<(u64, String)>,
+    /// Segment rolls waiting for the fsync that covers them.
+    pending_rolls: Vec<PendingRoll>,
+    /// The first fsync failure (sticky: see [`Flusher::check_healthy`]).
+    failed: Option<String>,
 }
 
 /// The group-commit flusher of one partition.
@@ -65,12 +74,60 @@ impl Flusher {
         st.written
     }
 
-    /// Registers a segment roll: once everything written so far is fsync'd, `offset` becomes the
-    /// recovery point. Returns the ticket to flush to.
-    pub fn note_roll(&self, offset: i64) -> u64 {
+    /// Fails once an fsync has failed: after a failed fsync the kernel may have dropped the dirty
+    /// pages, so nothing written since can be trusted to become durable. The partition refuses
+    /// writes (KAFKA_STORAGE_ERROR) until the broker restarts and recovery cuts the log back to
+    /// what is really on disk, as Kafka takes a failed log directory offline.
+    pub fn check_healthy(&self) -> Result<()> {
+        match &self.state.lock().failed {
+            None => Ok(()),
+            Some(reason) => Err(self.fsync_error(reason)),
+        }
+    }
+
+    fn fsync_error(&self, reason: &str) -> BrokerError {
+        BrokerError::Io {
+            context: "fsync failed earlier; the partition is offline until restart",
+            path: self.recovery_point_path.with_file_name(""),
+            source: std::io::Error::other(reason.to_string()),
+        }
+    }
+
+    /// Adds files (a closed segment's indexes) to be fsync'd by the next flush, after which
+    /// their handles are dropped.
+    pub fn note_files(&self, files: Vec<Arc<File>>) {
+        let mut st = self.state.lock();
+        for f in files {
+            if !st.dirty.iter().any(|d| Arc::ptr_eq(d, &f)) {
+                st.dirty.push(f);
+            }
+        }
+    }
+
+    /// Drops pending rolls past `offset` (their segments were truncated away).
+    pub fn forget_rolls_after(&self, offset: i64) {
+        self.state
+            .lock()
+            .pending_rolls
+            .retain(|r| r.offset <= offset);
+    }
+
+    /// The ticket of the latest write: waiting for it waits for everything written so far.
+    pub fn last_ticket(&self) -> u64 {
+        self.state.lock().written
+    }
+
+    /// Registers a segment roll at `offset` with the producer-state snapshot as of that offset:
+    /// once everything written so far is fsync'd, the directory is fsync'd, the snapshot written
+    /// and `offset` becomes the recovery point. Returns the ticket to flush to.
+    pub fn note_roll(&self, offset: i64, snapshot: Vec<u8>) -> u64 {
         let mut st = self.state.lock();
         let ticket = st.written;
-        st.pending_recovery_points.push((ticket, offset));
+        st.pending_rolls.push(PendingRoll {
+            ticket,
+            offset,
+            snapshot,
+        });
         ticket
     }
 
@@ -82,7 +139,7 @@ impl Flusher {
     /// Starts an fsync in the background if none is running and something is unsynced.
     pub fn flush_in_background(self: &Arc<Self>) {
         let mut st = self.state.lock();
-        if !st.flushing && (st.synced < st.written || !st.pending_recovery_points.is_empty()) {
+        if !st.flushing && (st.synced < st.written || !st.pending_rolls.is_empty()) {
             self.start_flush(&mut st);
         }
     }
@@ -91,31 +148,28 @@ impl Flusher {
         st.flushing = true;
         let target = st.written;
         let files = std::mem::take(&mut st.dirty);
-        let covered: Vec<i64> = {
-            let (done, keep): (Vec<_>, Vec<_>) = st
-                .pending_recovery_points
-                .drain(..)
-                .partition(|(t, _)| *t <= target);
-            st.pending_recovery_points = keep;
-            done.into_iter().map(|(_, o)| o).collect()
-        };
+        let (covered, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.pending_rolls)
+            .into_iter()
+            .partition(|r| r.ticket <= target);
+        st.pending_rolls = keep;
         let this = self.clone();
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             // No runtime (a synchronous caller): fsync right here.
-            let result = this.fsync_files(&files, covered.iter().max().copied());
-            this.finish(st, target, files, result);
+            let result = this.fsync_files(&files, &covered);
+            this.finish(st, target, files, covered, result);
             return;
         };
         handle.spawn(async move {
             let worker = this.clone();
             let files_for_worker = files.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                worker.fsync_files(&files_for_worker, covered.iter().max().copied())
+            let (result, covered) = tokio::task::spawn_blocking(move || {
+                let result = worker.fsync_files(&files_for_worker, &covered);
+                (result, covered)
             })
             .await
-            .unwrap_or_else(|e| Err(format!("fsync task failed: {e}")));
+            .unwrap_or_else(|e| (Err(format!("fsync task failed: {e}")), Vec::new()));
             let mut st = this.state.lock();
-            this.finish(&mut st, target, files, result);
+            this.finish(&mut st, target, files, covered, result);
         });
     }
 
@@ -124,6 +178,7 @@ impl Flusher {
         st: &mut FlushState,
         target: u64,
         files: Vec<Arc<File>>,
+        covered: Vec<PendingRoll>,
         result: std::result::Result<(), String>,
     ) {
         st.flushing = false;
@@ -131,12 +186,16 @@ impl Flusher {
             Ok(()) => st.synced = st.synced.max(target),
             Err(e) => {
                 tracing::error!(error = %e, "fsync failed; acks=all appends it covered fail");
+                // The rolls were not made durable: retry them with the next fsync.
+                let mut covered = covered;
+                covered.append(&mut st.pending_rolls);
+                st.pending_rolls = covered;
                 for f in files {
                     if !st.dirty.iter().any(|d| Arc::ptr_eq(d, &f)) {
                         st.dirty.push(f);
                     }
                 }
-                st.failed = Some((target, e));
+                st.failed.get_or_insert(e);
             }
         }
         self.synced_tx.send_replace(st.synced);
@@ -145,14 +204,23 @@ impl Flusher {
     fn fsync_files(
         &self,
         files: &[Arc<File>],
-        recovery_point: Option<i64>,
+        rolls: &[PendingRoll],
     ) -> std::result::Result<(), String> {
         for f in files {
             f.sync_data().map_err(|e| e.to_string())?;
         }
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
-        if let Some(offset) = recovery_point {
-            write_recovery_point(&self.recovery_point_path, offset).map_err(|e| e.to_string())?;
+        if let Some(last) = rolls.iter().max_by_key(|r| r.offset) {
+            let dir = self
+                .recovery_point_path
+                .parent()
+                .unwrap_or(std::path::Path::new("."));
+            // New segment files must survive a crash before anything relies on them.
+            crate::log::sync_dir(dir).map_err(|e| e.to_string())?;
+            crate::log::recovery::write_snapshot(dir, last.offset, &last.snapshot)
+                .map_err(|e| e.to_string())?;
+            write_recovery_point(&self.recovery_point_path, last.offset)
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -166,14 +234,8 @@ impl Flusher {
                 if st.synced >= ticket {
                     return Ok(());
                 }
-                if let Some((failed_to, reason)) = &st.failed
-                    && *failed_to >= ticket
-                {
-                    return Err(BrokerError::Io {
-                        context: "fsync of appended batches",
-                        path: self.recovery_point_path.with_file_name(""),
-                        source: std::io::Error::other(reason.clone()),
-                    });
+                if let Some(reason) = &st.failed {
+                    return Err(self.fsync_error(reason));
                 }
                 if !st.flushing {
                     self.start_flush(&mut st);
@@ -216,6 +278,15 @@ pub fn read_recovery_point(path: &std::path::Path) -> i64 {
         .unwrap_or(0)
 }
 
+/// Durably sets the recovery point to `offset` if it is lower than the current one (after a
+/// truncation, segments that no longer exist must not be trusted later).
+pub fn force_recovery_point(path: &std::path::Path, offset: i64) -> std::io::Result<()> {
+    if read_recovery_point(path) <= offset {
+        return Ok(());
+    }
+    crate::log::write_file_atomically(path, offset.to_string().as_bytes())
+}
+
 /// Durably replaces the recovery point file (write to a temp file, fsync, rename).
 pub fn write_recovery_point(path: &std::path::Path, offset: i64) -> std::io::Result<()> {
     let current = read_recovery_point(path);
@@ -250,8 +321,13 @@ mod tests {
         let file = Arc::new(File::create(dir.path().join("f")).unwrap());
         let flusher = Arc::new(Flusher::new(path.clone()));
         flusher.note_write(&file);
-        let t = flusher.note_roll(100);
+        let t = flusher.note_roll(100, b"{}".to_vec());
         flusher.wait_synced(t).await.unwrap();
         assert_eq!(read_recovery_point(&path), 100);
+        assert!(
+            dir.path()
+                .join(crate::log::recovery::snapshot_file_name(100))
+                .exists()
+        );
     }
 }

@@ -14,6 +14,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{BrokerError, Result};
 
@@ -75,12 +76,24 @@ impl IndexEntry for TimeEntry {
     }
 }
 
-/// An index file and its in-memory copy.
+/// An index file and its in-memory copy. The file handle is only kept while the segment is
+/// written to: a closed segment's index lives in memory and its handle is handed to the flusher
+/// at roll (which fsyncs and then drops it), so a partition holds one descriptor per closed
+/// segment, not three. A write to a released index reopens the file.
 #[derive(Debug)]
 pub struct Index<E: IndexEntry> {
     path: PathBuf,
-    file: File,
+    file: Option<Arc<File>>,
     entries: Vec<E>,
+}
+
+fn open_append(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(BrokerError::io("opening index", path))
 }
 
 impl<E: IndexEntry> Index<E> {
@@ -88,12 +101,7 @@ impl<E: IndexEntry> Index<E> {
     /// whole (false when it was missing or ended in a torn entry: the caller should rebuild).
     pub fn open(path: &Path) -> Result<(Index<E>, bool)> {
         let existed = path.exists();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(BrokerError::io("opening index", path))?;
+        let mut file = open_append(path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
             .map_err(BrokerError::io("reading index", path))?;
@@ -102,11 +110,25 @@ impl<E: IndexEntry> Index<E> {
         Ok((
             Index {
                 path: path.to_path_buf(),
-                file,
+                file: Some(Arc::new(file)),
                 entries,
             },
             whole,
         ))
+    }
+
+    fn handle(&mut self) -> Result<&File> {
+        if self.file.is_none() {
+            self.file = Some(Arc::new(open_append(&self.path)?));
+        }
+        match &self.file {
+            Some(f) => Ok(f),
+            None => Err(BrokerError::Io {
+                context: "opening index",
+                path: self.path.clone(),
+                source: std::io::Error::other("index handle missing"),
+            }),
+        }
     }
 
     /// The entries, in file order.
@@ -118,9 +140,10 @@ impl<E: IndexEntry> Index<E> {
     pub fn append(&mut self, entry: E) -> Result<()> {
         let mut buf = Vec::with_capacity(E::SIZE);
         entry.encode(&mut buf);
-        self.file
+        let path = self.path.clone();
+        self.handle()?
             .write_all(&buf)
-            .map_err(BrokerError::io("writing index", &self.path))?;
+            .map_err(BrokerError::io("writing index", &path))?;
         self.entries.push(entry);
         Ok(())
     }
@@ -131,21 +154,30 @@ impl<E: IndexEntry> Index<E> {
         for e in &entries {
             e.encode(&mut buf);
         }
-        self.file
-            .set_len(0)
-            .map_err(BrokerError::io("truncating index", &self.path))?;
-        self.file
-            .write_all(&buf)
-            .map_err(BrokerError::io("writing index", &self.path))?;
+        let path = self.path.clone();
+        let mut file = self.handle()?;
+        file.set_len(0)
+            .map_err(BrokerError::io("truncating index", &path))?;
+        file.write_all(&buf)
+            .map_err(BrokerError::io("writing index", &path))?;
         self.entries = entries;
         Ok(())
     }
 
-    /// Flushes the index file to disk.
+    /// Flushes the index file to disk (nothing to do when the handle was released: whoever took
+    /// it syncs it).
     pub fn sync(&self) -> Result<()> {
-        self.file
-            .sync_all()
-            .map_err(BrokerError::io("syncing index", &self.path))
+        match &self.file {
+            Some(f) => f
+                .sync_all()
+                .map_err(BrokerError::io("syncing index", &self.path)),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives up the file handle (see the type's doc).
+    pub fn take_handle(&mut self) -> Option<Arc<File>> {
+        self.file.take()
     }
 
     /// Path of the index file.

@@ -4,8 +4,8 @@
 //! (`batch.rs`) with sparse offset and time indexes (`index.rs`). [`PartitionLog`]
 //! (`partition.rs`) appends and reads; `recovery.rs` opens a partition after a clean or an unclean
 //! stop; `flush.rs` is the group-commit fsync; `producer_state.rs` the idempotent-producer
-//! bookkeeping; `retention.rs` and `compaction.rs` the cleanup policies; `records.rs` encodes and
-//! decodes records for in-process users.
+//! bookkeeping; `retention.rs` and `compaction.rs` the cleanup policies; `truncate.rs` cuts a log
+//! back to an offset; `records.rs` encodes and decodes records for in-process users.
 
 pub mod batch;
 pub mod compaction;
@@ -18,6 +18,7 @@ pub mod records;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
+pub mod truncate;
 
 use std::io::Write;
 use std::path::Path;
@@ -25,6 +26,11 @@ use std::path::Path;
 use bytes::Bytes;
 
 pub use partition::PartitionLog;
+
+/// The leader epoch of every partition: Sluice is a single broker that is always the leader, so
+/// the epoch never changes. Appended batches are stamped with it, and Metadata, ListOffsets and
+/// Fetch should report the same value.
+pub const LEADER_EPOCH: i32 = 0;
 
 /// How durable an append must be before it returns (the producer's `acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,16 +35,28 @@ pub(crate) struct LogState {
     pub next_offset: i64,
     /// Idempotent producers' state.
     pub producers: ProducerStates,
+    /// A log start offset inside the first segment set by DeleteRecords (persisted in
+    /// `log-start-offset`); the first segment's base offset when lower.
+    pub deleted_before: i64,
 }
 
 impl LogState {
     pub fn log_start_offset(&self) -> i64 {
-        self.segments
+        let first = self
+            .segments
             .keys()
             .next()
             .copied()
-            .unwrap_or(self.next_offset)
+            .unwrap_or(self.next_offset);
+        first.max(self.deleted_before).min(self.next_offset)
     }
+}
+
+/// Bookkeeping of the cleaner, behind the lock that serializes retention and compaction.
+#[derive(Debug, Default)]
+pub(crate) struct Maintenance {
+    /// End offset of the cleanable range at the last compaction pass, and when it ran (ms).
+    pub last_compaction: Option<(i64, i64)>,
 }
 
 /// One partition's log. Shared as `Arc<PartitionLog>` by the protocol layer, the engine and the
@@ -58,7 +70,7 @@ pub struct PartitionLog {
     pub(crate) state: RwLock<LogState>,
     pub(crate) hw_tx: watch::Sender<i64>,
     pub(crate) flusher: Arc<Flusher>,
-    pub(crate) maintenance: Mutex<()>,
+    pub(crate) maintenance: Mutex<Maintenance>,
     pub(crate) deleted: AtomicBool,
     pub(crate) closed: AtomicBool,
 }
@@ -82,7 +94,7 @@ impl PartitionLog {
             flusher: Arc::new(Flusher::new(
                 dir.join(crate::log::recovery::RECOVERY_POINT_FILE),
             )),
-            maintenance: Mutex::new(()),
+            maintenance: Mutex::new(Maintenance::default()),
             deleted: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }
@@ -101,6 +113,12 @@ impl PartitionLog {
     /// The partition's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether the partition no longer takes writes or maintenance (its topic was deleted or
+    /// the broker shut down).
+    pub fn is_offline(&self) -> bool {
+        self.deleted.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire)
     }
 
     /// The topic config in effect.
@@ -147,6 +165,7 @@ impl PartitionLog {
         if self.closed.load(Ordering::Acquire) {
             return Err(BrokerError::ShuttingDown);
         }
+        self.flusher.check_healthy()?;
         let parts = batch::split_batches(bytes)?;
         let config = self.config.read().clone();
         for (_, h) in &parts {
@@ -156,11 +175,30 @@ impl PartitionLog {
                     max: config.max_message_bytes,
                 });
             }
+            if h.size() as u64 > config.segment_bytes {
+                return Err(BrokerError::BatchLargerThanSegment {
+                    size: h.size(),
+                    segment_bytes: config.segment_bytes,
+                });
+            }
             if h.records_count < 1 || h.last_offset_delta != h.records_count - 1 {
                 return Err(BrokerError::CorruptMessage(format!(
                     "batch declares {} records but a last offset delta of {}",
                     h.records_count, h.last_offset_delta
                 )));
+            }
+        }
+        if config.cleanup_policy.compact {
+            // Kafka refuses keyless records on a compacted topic (compaction could never keep
+            // them): the only place the append path decodes records.
+            for (range, _) in &parts {
+                let records = crate::log::records::decode_records(&bytes[range.clone()])?;
+                if records.iter().any(|r| r.key.is_none()) {
+                    return Err(BrokerError::InvalidRecord(format!(
+                        "topic '{}' is compacted (cleanup.policy=compact): every record needs a key",
+                        self.topic
+                    )));
+                }
             }
         }
         let append_time = match config.timestamp_type {
@@ -171,7 +209,12 @@ impl PartitionLog {
         let mut state = self.state.write();
         // Decide per batch: duplicate or append, checking later batches against earlier ones of
         // the same request through a scratch copy of the producer state.
-        let mut scratch = state.producers.clone();
+        let mut scratch = state.producers.subset(
+            parts
+                .iter()
+                .map(|(_, h)| h.producer_id)
+                .filter(|id| *id >= 0),
+        );
         let mut next = state.next_offset;
         let mut to_write: Vec<(std::ops::Range<usize>, BatchHeader)> = Vec::new();
         let mut first_offset = None;
@@ -190,6 +233,7 @@ impl PartitionLog {
                 SequenceCheck::Append => {
                     let slice = &mut bytes[range.clone()];
                     batch::set_base_offset(slice, next);
+                    batch::set_partition_leader_epoch(slice, crate::log::LEADER_EPOCH);
                     if append_time >= 0 {
                         batch::set_log_append_time(slice, append_time);
                     }
@@ -207,24 +251,40 @@ impl PartitionLog {
             }
         }
         let duplicate = to_write.is_empty();
-        let mut ticket = None;
+        // A retried duplicate may arrive while the original's fsync is still pending: an acks=all
+        // retry must then wait for everything written so far.
+        let mut ticket = Some(self.flusher.last_ticket());
         if !duplicate {
             let total: usize = to_write.iter().map(|(r, _)| r.len()).sum();
             let first_base = to_write[0].1.base_offset;
             let last = to_write[to_write.len() - 1].1.last_offset();
-            self.maybe_roll(&mut state, &config, total as u64, first_base, last)?;
-            // Write the batches contiguously; they are usually contiguous in the request already.
-            let mut out = Vec::with_capacity(total);
+            let max_ts = to_write
+                .iter()
+                .map(|(_, h)| h.max_timestamp)
+                .max()
+                .unwrap_or(-1);
+            self.maybe_roll(&mut state, &config, total as u64, max_ts, first_base, last)?;
+            // Write the batches in one write; the request's buffer as is when nothing was skipped.
+            let whole = to_write.len() == parts.len();
+            let copied: Vec<u8>;
             let mut headers = Vec::with_capacity(to_write.len());
-            for (range, h) in &to_write {
-                headers.push((out.len() as u64, *h));
-                out.extend_from_slice(&bytes[range.clone()]);
-            }
+            let out: &[u8] = if whole {
+                headers.extend(to_write.iter().map(|(r, h)| (r.start as u64, *h)));
+                &bytes[..]
+            } else {
+                let mut buf = Vec::with_capacity(total);
+                for (range, h) in &to_write {
+                    headers.push((buf.len() as u64, *h));
+                    buf.extend_from_slice(&bytes[range.clone()]);
+                }
+                copied = buf;
+                &copied
+            };
             let seg = active_segment(&mut state)?;
-            seg.append(&out, &headers, config.index_interval_bytes)?;
+            seg.append(out, &headers, config.index_interval_bytes)?;
             ticket = Some(self.flusher.note_write(seg.file()));
             state.next_offset = next;
-            state.producers = scratch;
+            state.producers.absorb(scratch);
             self.hw_tx.send_replace(next);
         }
         let result = AppendResult {
@@ -244,6 +304,7 @@ impl PartitionLog {
         state: &mut LogState,
         config: &TopicConfig,
         incoming: u64,
+        incoming_max_timestamp: i64,
         first_base: i64,
         last_offset: i64,
     ) -> Result<()> {
@@ -252,7 +313,7 @@ impl PartitionLog {
             return Ok(());
         }
         let too_big = seg.size() + incoming > config.segment_bytes;
-        let too_old = now_ms() - seg.created_ms() >= config.segment_ms;
+        let too_old = seg.is_older_than(config.segment_ms, incoming_max_timestamp, now_ms());
         let offsets_overflow = last_offset - seg.base_offset() > i32::MAX as i64;
         let position_overflow = seg.size() + incoming > u32::MAX as u64;
         if !(too_big || too_old || offsets_overflow || position_overflow) {
@@ -265,9 +326,14 @@ impl PartitionLog {
     /// which the recovery point moves to `base_offset`).
     pub(crate) fn roll(&self, state: &mut LogState, base_offset: i64) -> Result<()> {
         let seg = Segment::create(&self.dir, base_offset)?;
+        if let Some(old) = state.segments.values_mut().next_back() {
+            self.flusher.note_files(old.take_index_handles());
+        }
         tracing::debug!(topic = %self.topic, partition = self.partition, base_offset, "rolled a new segment");
         state.segments.insert(base_offset, seg);
-        self.flusher.note_roll(base_offset);
+        let snapshot = serde_json::to_vec(&state.producers)
+            .map_err(|e| BrokerError::Codec(format!("producer state snapshot: {e}")))?;
+        self.flusher.note_roll(base_offset, snapshot);
         self.flusher.flush_in_background();
         Ok(())
     }
@@ -350,11 +416,13 @@ impl PartitionLog {
 
     /// ListOffsets by time: the offset and timestamp of the first record whose timestamp is at
     /// or after `timestamp_ms`; None when there is none. `-1` (latest) gives the high-water mark
-    /// and `-2` (earliest) the log start offset, both with timestamp -1.
+    /// and `-2` (earliest) the log start offset, both with timestamp -1; `-3` (max timestamp,
+    /// ListOffsets v7) the first record with the largest timestamp.
     pub fn offset_for_timestamp(&self, timestamp_ms: i64) -> Option<(i64, i64)> {
         match timestamp_ms {
             -1 => return Some((self.high_watermark(), -1)),
             -2 => return Some((self.log_start_offset(), -1)),
+            -3 => return self.offset_of_max_timestamp(),
             _ => {}
         }
         let candidate = {
@@ -365,7 +433,7 @@ impl PartitionLog {
                 .find_map(|s| s.offset_for_timestamp(timestamp_ms))
         }?;
         // Walk batches from the candidate until a record qualifies (bounded by the log's end).
-        let mut offset = candidate;
+        let mut offset = candidate.max(self.log_start_offset());
         loop {
             let (records, read) = self.read_records(offset, 64 * 1024).ok()?;
             if read.records.is_empty() {
@@ -380,6 +448,32 @@ impl PartitionLog {
                 return None;
             }
         }
+    }
+
+    fn offset_of_max_timestamp(&self) -> Option<(i64, i64)> {
+        let (batch_offset, max_ts) = {
+            let state = self.state.read();
+            let seg = state
+                .segments
+                .values()
+                .filter(|s| !s.is_empty())
+                .reduce(|best, s| {
+                    if s.max_timestamp() > best.max_timestamp() {
+                        s
+                    } else {
+                        best
+                    }
+                })?;
+            (
+                seg.offset_for_timestamp(seg.max_timestamp())?,
+                seg.max_timestamp(),
+            )
+        };
+        let (records, _) = self.read_records(batch_offset, 1).ok()?;
+        records
+            .iter()
+            .find(|r| r.timestamp == max_ts)
+            .map(|r| (r.offset, r.timestamp))
     }
 
     /// Number of fsyncs run for this partition (group commit makes it smaller than the number of

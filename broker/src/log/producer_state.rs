@@ -21,6 +21,11 @@ use crate::log::batch::BatchHeader;
 /// matching `max.in.flight.requests.per.connection=5`).
 pub const MAX_REMEMBERED_BATCHES: usize = 5;
 
+/// How long an idempotent producer's state is kept after its last write (Kafka's default
+/// `producer.id.expiration.ms`, one day). A producer idle for longer that comes back is treated
+/// as new: any sequence is accepted.
+pub const PRODUCER_ID_EXPIRATION_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// Sequences and offsets of one written batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchMeta {
@@ -39,6 +44,9 @@ pub struct BatchMeta {
 pub struct ProducerEntry {
     /// The newest epoch seen.
     pub epoch: i16,
+    /// Largest batch timestamp seen from this producer (for `producer.id.expiration.ms`).
+    #[serde(default)]
+    pub last_timestamp: i64,
     /// The last batches written under that epoch, oldest first.
     pub batches: VecDeque<BatchMeta>,
 }
@@ -128,6 +136,7 @@ impl ProducerStates {
             entry.epoch = h.producer_epoch;
             entry.batches.clear();
         }
+        entry.last_timestamp = entry.last_timestamp.max(h.max_timestamp);
         if h.base_sequence < 0 {
             return;
         }
@@ -140,6 +149,40 @@ impl ProducerStates {
         while entry.batches.len() > MAX_REMEMBERED_BATCHES {
             entry.batches.pop_front();
         }
+    }
+
+    /// A copy of just the given producers' state: appends check a request's batches against this
+    /// scratch copy and [`ProducerStates::absorb`] it once the write succeeded, so the hot path
+    /// never copies the state of every producer.
+    pub fn subset(&self, producer_ids: impl IntoIterator<Item = i64>) -> ProducerStates {
+        let producers = producer_ids
+            .into_iter()
+            .filter_map(|id| self.producers.get(&id).map(|e| (id, e.clone())))
+            .collect();
+        ProducerStates { producers }
+    }
+
+    /// Takes over every producer entry of `other` (see [`ProducerStates::subset`]).
+    pub fn absorb(&mut self, other: ProducerStates) {
+        self.producers.extend(other.producers);
+    }
+
+    /// Forgets producers whose last batch is below `log_start_offset` (their batches were
+    /// deleted by retention; a later append from them starts afresh).
+    pub fn retain_active(&mut self, log_start_offset: i64) {
+        self.producers.retain(|_, e| {
+            e.batches
+                .back()
+                .is_some_and(|b| b.last_offset >= log_start_offset)
+        });
+    }
+
+    /// Forgets producers that wrote nothing with a timestamp after `cutoff_ms` (Kafka's
+    /// `producer.id.expiration.ms`, see [`PRODUCER_ID_EXPIRATION_MS`]); returns how many.
+    pub fn expire(&mut self, cutoff_ms: i64) -> usize {
+        let before = self.producers.len();
+        self.producers.retain(|_, e| e.last_timestamp >= cutoff_ms);
+        before - self.producers.len()
     }
 
     /// Number of producers with state.
@@ -237,6 +280,13 @@ mod tests {
         let e = s.get(1).unwrap();
         assert_eq!(e.batches.len(), MAX_REMEMBERED_BATCHES);
         assert_eq!(e.batches.front().map(|b| b.first_seq), Some(2));
+        // Idle producers expire.
+        s.observe(&BatchHeader {
+            max_timestamp: 5_000,
+            ..header(2, 0, 0, 1, 9)
+        });
+        assert_eq!(s.expire(1_000), 1, "producer 1 wrote at timestamp 0");
+        assert!(s.get(1).is_none() && s.get(2).is_some());
         // Sequence wraps after i32::MAX.
         let mut s = ProducerStates::default();
         s.observe(&header(1, 0, i32::MAX, 1, 0));

@@ -7,8 +7,10 @@
 //! invalid batch (with a warning saying what was cut), later segments are deleted, and indexes are
 //! rebuilt. Nothing before the first invalid batch is ever dropped.
 //!
-//! Idempotent-producer state comes from the snapshot written at clean shutdown when there is one;
-//! otherwise it is rebuilt by replaying batch headers (headers only, never records).
+//! Idempotent-producer state comes from the newest snapshot (`<offset>.snapshot`, written by the
+//! flusher after each roll's fsync and at clean shutdown) that is not past the recovery point;
+//! the batch headers after it are replayed (headers only, never records). Without a usable
+//! snapshot every header is replayed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,37 +19,126 @@ use crate::error::{BrokerError, Result};
 use crate::log::flush::read_recovery_point;
 use crate::log::partition::{LogState, PartitionLog};
 use crate::log::producer_state::ProducerStates;
-use crate::log::segment::Segment;
+use crate::log::segment::{ScannedBatch, Segment, log_file_name};
 use crate::topic::TopicConfig;
 
 /// File in a partition directory holding the offset below which all segments are fsync'd.
 pub const RECOVERY_POINT_FILE: &str = "recovery-point";
-/// Producer-state snapshot written at clean shutdown (and removed at open).
-pub const PRODUCER_SNAPSHOT_FILE: &str = "producer-state.json";
+/// File holding the log start offset set by DeleteRecords.
+pub const LOG_START_FILE: &str = "log-start-offset";
+
+/// The DeleteRecords log start offset, 0 when never set or unreadable.
+fn read_log_start(dir: &Path) -> i64 {
+    std::fs::read_to_string(dir.join(LOG_START_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Snapshots kept per partition (older ones are pruned when a new one is written).
+const SNAPSHOTS_KEPT: usize = 2;
+
+/// File name of the producer-state snapshot taken at `offset`.
+pub fn snapshot_file_name(offset: i64) -> String {
+    format!("{offset:020}.snapshot")
+}
+
+/// Durably writes the producer-state snapshot taken at `offset` and prunes older snapshots.
+pub fn write_snapshot(dir: &Path, offset: i64, json: &[u8]) -> std::io::Result<()> {
+    crate::log::write_file_atomically(&dir.join(snapshot_file_name(offset)), json)?;
+    let mut offsets = list_suffixed(dir, ".snapshot")?;
+    offsets.sort_unstable();
+    let excess = offsets.len().saturating_sub(SNAPSHOTS_KEPT);
+    for old in &offsets[..excess] {
+        std::fs::remove_file(dir.join(snapshot_file_name(*old)))?;
+    }
+    Ok(())
+}
+
+/// Removes the producer snapshots taken past `offset` (after a truncation).
+pub fn remove_snapshots_after(dir: &Path, offset: i64) -> std::io::Result<()> {
+    for o in list_suffixed(dir, ".snapshot")? {
+        if o > offset {
+            std::fs::remove_file(dir.join(snapshot_file_name(o)))?;
+        }
+    }
+    Ok(())
+}
+
+/// Offsets parsed from `<offset><suffix>` file names in `dir`.
+fn list_suffixed(dir: &Path, suffix: &str) -> std::io::Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(suffix)
+            && let Ok(offset) = stem.parse::<i64>()
+        {
+            out.push(offset);
+        }
+    }
+    Ok(out)
+}
 
 /// Base offsets of the `*.log` files in `dir`, sorted; leftovers of an interrupted compaction
 /// (`*.cleaned`) and of atomic writes (`*.tmp`) are removed.
 fn list_segments(dir: &Path) -> Result<Vec<i64>> {
-    let mut bases = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(BrokerError::io("listing partition", dir))?;
     for entry in entries {
-        let entry = entry.map_err(BrokerError::io("listing partition", dir))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry
+            .map_err(BrokerError::io("listing partition", dir))?
+            .path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.ends_with(".cleaned") || name.ends_with(".tmp") {
             tracing::info!(file = %path.display(), "removing leftover of an interrupted write");
             std::fs::remove_file(&path)
                 .map_err(BrokerError::io("removing leftover file", &path))?;
-            continue;
-        }
-        if let Some(stem) = name.strip_suffix(".log")
-            && let Ok(base) = stem.parse::<i64>()
-        {
-            bases.push(base);
         }
     }
+    let mut bases =
+        list_suffixed(dir, ".log").map_err(BrokerError::io("listing partition", dir))?;
     bases.sort_unstable();
     Ok(bases)
+}
+
+/// The newest readable snapshot at or below `limit`, with its offset.
+fn load_snapshot(dir: &Path, limit: i64) -> Option<(i64, ProducerStates)> {
+    let mut offsets = list_suffixed(dir, ".snapshot").ok()?;
+    offsets.sort_unstable();
+    offsets.into_iter().rev().filter(|o| *o <= limit).find_map(|o| {
+        let bytes = std::fs::read(dir.join(snapshot_file_name(o))).ok()?;
+        match serde_json::from_slice(&bytes) {
+            Ok(state) => Some((o, state)),
+            Err(e) => {
+                tracing::warn!(offset = o, error = %e, "ignoring an unreadable producer snapshot");
+                None
+            }
+        }
+    })
+}
+
+fn delete_segment_files(dir: &Path, base: i64) -> Result<()> {
+    let log = dir.join(log_file_name(base));
+    for path in [
+        log.clone(),
+        log.with_extension("index"),
+        log.with_extension("timeindex"),
+    ] {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(BrokerError::Io {
+                    context: "deleting segment",
+                    path,
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Opens (creating if needed) the partition in `dir`. `clean` says the broker shut down cleanly
@@ -68,47 +159,41 @@ pub fn open_partition(
     } else {
         read_recovery_point(&dir.join(RECOVERY_POINT_FILE))
     };
-    let snapshot = if clean { read_snapshot(dir) } else { None };
-    // The snapshot is only valid for this exact shutdown: remove it so a later crash cannot use it.
-    let _ = std::fs::remove_file(dir.join(PRODUCER_SNAPSHOT_FILE));
+    let snapshot = load_snapshot(dir, recovery_point);
+    let (replay_from, mut producers) = snapshot.unwrap_or((i64::MIN, ProducerStates::default()));
+    let mut replay = |batches: &[ScannedBatch]| {
+        for b in batches
+            .iter()
+            .filter(|b| b.header.base_offset >= replay_from)
+        {
+            producers.observe(&b.header);
+        }
+    };
 
     let mut segments = BTreeMap::new();
-    let mut producers = ProducerStates::default();
     let interval = config.index_interval_bytes;
-    let mut cut_at: Option<usize> = None;
+    let mut cut_after: Option<usize> = None;
     for (i, &base) in bases.iter().enumerate() {
         let next_base = bases.get(i + 1).copied();
-        let trusted =
-            next_base.is_some_and(|n| n <= recovery_point) || (clean && recovery_point == i64::MAX);
+        let trusted = clean || next_base.is_some_and(|n| n <= recovery_point);
         let seg = if trusted {
             let seg = Segment::open_trusted(dir, base, interval)?;
-            if snapshot.is_none() {
-                for b in seg.scan_headers(0)? {
-                    producers.observe(&b.header);
-                }
+            if next_base.is_none_or(|n| n > replay_from) {
+                replay(&seg.scan_headers(0)?);
             }
             seg
         } else {
             let (seg, batches, was_cut) = Segment::open_recovering(dir, base, interval)?;
-            for b in &batches {
-                producers.observe(&b.header);
-            }
+            replay(&batches);
             if was_cut && next_base.is_some() {
                 // Later segments were written after the bytes that were lost: keeping them would
                 // leave a gap, so they go too (Kafka does the same).
-                tracing::warn!(
-                    segment_base = base,
-                    "recovery cut a segment that has successors; dropping them"
-                );
-                cut_at = Some(i + 1);
+                cut_after = Some(i);
             }
             seg
         };
         let end = seg.next_offset();
         segments.insert(base, seg);
-        if cut_at.is_some() {
-            break;
-        }
         if let Some(n) = next_base
             && end > n
         {
@@ -116,22 +201,22 @@ pub fn open_partition(
                 segment_base = base,
                 next_segment_base = n,
                 end,
-                "segment runs past the next segment's base offset; dropping the later segments"
+                "segment runs past the next segment's base offset"
             );
-            cut_at = Some(i + 1);
+            cut_after = Some(i);
+        }
+        if cut_after.is_some() {
             break;
         }
     }
-    if let Some(from) = cut_at {
-        for &base in &bases[from..] {
-            if let Ok(seg) = Segment::open_trusted(dir, base, interval) {
-                tracing::warn!(segment = %seg.path().display(), "deleting segment after a recovery cut");
-                seg.delete_files()?;
-            }
+    if let Some(i) = cut_after {
+        for &base in &bases[i + 1..] {
+            tracing::warn!(
+                segment_base = base,
+                "deleting a segment that follows a recovery cut"
+            );
+            delete_segment_files(dir, base)?;
         }
-    }
-    if let Some(s) = snapshot {
-        producers = s;
     }
     let next_offset = segments
         .values()
@@ -141,31 +226,28 @@ pub fn open_partition(
     if segments.is_empty() {
         segments.insert(0, Segment::create(dir, 0)?);
     }
+    let deleted_before = read_log_start(dir).min(next_offset);
     let state = LogState {
         segments,
         next_offset,
         producers,
+        deleted_before,
     };
-    tracing::debug!(next_offset, clean, "partition opened");
+    tracing::debug!(next_offset, clean, recovery_point, "partition opened");
     Ok(PartitionLog::from_state(
         topic, partition, dir, config, state,
     ))
 }
 
-fn read_snapshot(dir: &Path) -> Option<ProducerStates> {
-    let bytes = std::fs::read(dir.join(PRODUCER_SNAPSHOT_FILE)).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 impl PartitionLog {
-    /// Fsyncs everything and writes the producer-state snapshot (clean shutdown).
+    /// Fsyncs everything and writes the producer-state snapshot at the end of the log (clean
+    /// shutdown).
     pub(crate) fn close(&self) -> Result<()> {
         self.sync_all()?;
         let state = self.state.read();
         let json = serde_json::to_vec(&state.producers)
             .map_err(|e| BrokerError::Codec(format!("producer state snapshot: {e}")))?;
-        let path = self.dir.join(PRODUCER_SNAPSHOT_FILE);
-        crate::log::write_file_atomically(&path, &json)
-            .map_err(BrokerError::io("writing producer snapshot", &path))
+        write_snapshot(&self.dir, state.next_offset, &json)
+            .map_err(BrokerError::io("writing producer snapshot", &self.dir))
     }
 }

@@ -4,6 +4,9 @@
 //! - by time: a segment whose largest timestamp is older than `retention.ms`;
 //! - by size: while the partition minus the oldest segment is still at least `retention.bytes`.
 //!
+//! The same periodic pass forgets idempotent producers idle for longer than
+//! `PRODUCER_ID_EXPIRATION_MS` (Kafka's `producer.id.expiration.ms`).
+//!
 //! As in Kafka, when even the active segment has expired by time it is rolled first (an empty
 //! active segment takes its place at the high-water mark) so that an idle topic's data does not
 //! outlive its retention. Segment files are removed after they leave the segment map; a reader
@@ -11,6 +14,7 @@
 
 use crate::error::Result;
 use crate::log::partition::PartitionLog;
+use crate::log::producer_state::PRODUCER_ID_EXPIRATION_MS;
 use crate::log::segment::Segment;
 
 impl PartitionLog {
@@ -18,6 +22,16 @@ impl PartitionLog {
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize> {
         let _maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
+        if self.is_offline() {
+            return Ok(0);
+        }
+        {
+            let mut state = self.state.write();
+            let expired = state.producers.expire(now_ms - PRODUCER_ID_EXPIRATION_MS);
+            if expired > 0 {
+                tracing::debug!(topic = %self.topic, partition = self.partition, expired, "expired idle producer ids");
+            }
+        }
         if !config.cleanup_policy.delete {
             return Ok(0);
         }
@@ -29,8 +43,8 @@ impl PartitionLog {
                     && s.max_timestamp() < now_ms - config.retention_ms
             };
             // Roll an expired, non-empty active segment so that it can be deleted too.
-            let active_expired = state.segments.values().next_back().is_some_and(expired);
-            if active_expired && state.segments.values().all(expired) {
+            let all_expired = state.segments.values().all(|s| s.is_empty() || expired(s));
+            if all_expired && state.segments.values().next_back().is_some_and(expired) {
                 let next = state.next_offset;
                 self.roll(&mut state, next)?;
             }
@@ -42,7 +56,8 @@ impl PartitionLog {
                 let Some(seg) = state.segments.get(base) else {
                     break;
                 };
-                let by_time = expired(seg);
+                // A closed segment that compaction emptied holds nothing to keep.
+                let by_time = seg.is_empty() || expired(seg);
                 let by_size = config.retention_bytes >= 0
                     && total - seg.size() >= config.retention_bytes as u64;
                 if !(by_time || by_size) {
@@ -51,10 +66,16 @@ impl PartitionLog {
                 total -= seg.size();
                 doomed.push(*base);
             }
-            doomed
+            let removed: Vec<Segment> = doomed
                 .iter()
                 .filter_map(|b| state.segments.remove(b))
-                .collect()
+                .collect();
+            if !removed.is_empty() {
+                // Producers with nothing left in the log are forgotten, as in Kafka.
+                let start = state.log_start_offset();
+                state.producers.retain_active(start);
+            }
+            removed
         };
         for seg in &removed {
             tracing::info!(topic = %self.topic, partition = self.partition, segment = %seg.path().display(),
@@ -68,5 +89,55 @@ impl PartitionLog {
             ))?;
         }
         Ok(removed.len())
+    }
+}
+
+impl PartitionLog {
+    /// DeleteRecords: moves the log start offset to `offset` (-1 means the high-water mark) and
+    /// deletes the segments wholly before it. OFFSET_OUT_OF_RANGE unless `offset` is in
+    /// `[log_start_offset, high_watermark]`. The new start is persisted before anything is
+    /// deleted, so it survives a crash. Returns the new log start offset.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
+        let _maintenance = self.maintenance.lock();
+        if self.is_offline() {
+            return Err(crate::error::BrokerError::UnknownTopic(self.topic.clone()));
+        }
+        let removed: Vec<Segment> = {
+            let mut state = self.state.write();
+            let hw = state.next_offset;
+            let start = state.log_start_offset();
+            let offset = if offset == -1 { hw } else { offset };
+            if offset < start || offset > hw {
+                return Err(crate::error::BrokerError::OffsetOutOfRange {
+                    offset,
+                    log_start_offset: start,
+                    high_watermark: hw,
+                });
+            }
+            let path = self.dir.join(crate::log::recovery::LOG_START_FILE);
+            crate::log::write_file_atomically(&path, offset.to_string().as_bytes()).map_err(
+                crate::error::BrokerError::io("writing log start offset", &path),
+            )?;
+            state.deleted_before = offset;
+            let bases: Vec<i64> = state.segments.keys().copied().collect();
+            // A segment goes when the next one starts at or before the new log start.
+            let doomed: Vec<i64> = bases
+                .windows(2)
+                .take_while(|w| w[1] <= offset)
+                .map(|w| w[0])
+                .collect();
+            let removed: Vec<Segment> = doomed
+                .iter()
+                .filter_map(|b| state.segments.remove(b))
+                .collect();
+            state.producers.retain_active(offset);
+            removed
+        };
+        for seg in &removed {
+            seg.delete_files()?;
+        }
+        tracing::info!(topic = %self.topic, partition = self.partition, log_start_offset = offset,
+            segments_deleted = removed.len(), "records deleted");
+        Ok(self.log_start_offset())
     }
 }

@@ -53,8 +53,11 @@ pub struct Segment {
     next_offset: i64,
     /// The largest timestamp of any batch, -1 when empty.
     max_timestamp: i64,
-    /// Wall-clock time (ms) this segment was created or opened, for `segment.ms`.
+    /// Wall-clock time (ms) this segment was created or opened, for `segment.ms` when the
+    /// first batch has no timestamp.
     created_ms: i64,
+    /// The first batch's max timestamp: `segment.ms` is measured from it, as Kafka does.
+    first_batch_timestamp: Option<i64>,
     offset_index: Index<OffsetEntry>,
     time_index: Index<TimeEntry>,
     bytes_since_index_entry: u64,
@@ -83,6 +86,7 @@ impl Segment {
             next_offset: base_offset,
             max_timestamp: -1,
             created_ms: crate::log::now_ms(),
+            first_batch_timestamp: None,
             offset_index,
             time_index,
             bytes_since_index_entry: 0,
@@ -120,6 +124,7 @@ impl Segment {
             .map(|e| e.position as u64)
             .unwrap_or(0);
         let tail = seg.scan_headers(start)?;
+        seg.first_batch_timestamp = seg.scan_first_header()?.map(|h| h.max_timestamp);
         if let Some(last) = tail.last() {
             seg.next_offset = last.header.last_offset() + 1;
             let end = last.position + last.header.size() as u64;
@@ -305,6 +310,7 @@ impl Segment {
         self.time_index.reset(times)?;
         self.bytes_since_index_entry = since;
         self.max_timestamp = max_ts;
+        self.first_batch_timestamp = batches.first().map(|b| b.header.max_timestamp);
         self.next_offset = batches
             .last()
             .map(|b| b.header.last_offset() + 1)
@@ -321,6 +327,9 @@ impl Segment {
             .sync_all()
             .map_err(BrokerError::io("syncing segment", &self.path))?;
         self.size = size;
+        if size == 0 {
+            self.first_batch_timestamp = None;
+        }
         let offsets: Vec<_> = self
             .offset_index
             .entries()
@@ -341,28 +350,50 @@ impl Segment {
         index_interval: u64,
     ) -> Result<()> {
         let start = self.size;
-        (&*self.file)
-            .write_all(bytes)
-            .map_err(BrokerError::io("appending to segment", &self.path))?;
+        if let Err(e) = (&*self.file).write_all(bytes) {
+            // A partial write (e.g. disk full) must not stay in the file: later batches would be
+            // written after garbage. Cut back to where this append started.
+            if let Err(cut) = self.file.set_len(start) {
+                tracing::error!(segment = %self.path.display(), error = %cut,
+                    "could not cut a partial write; recovery will truncate it at the next start");
+            }
+            return Err(BrokerError::Io {
+                context: "appending to segment",
+                path: self.path.clone(),
+                source: e,
+            });
+        }
         self.size += bytes.len() as u64;
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = headers.first().map(|(_, h)| h.max_timestamp);
+        }
         for (rel_pos, h) in headers {
             let rel = (h.base_offset - self.base_offset) as u32;
             if self.offset_index.entries().is_empty()
                 || self.bytes_since_index_entry >= index_interval
             {
-                self.offset_index.append(OffsetEntry {
+                let entry = OffsetEntry {
                     relative_offset: rel,
                     position: (start + rel_pos) as u32,
-                })?;
+                };
+                // Indexes are derived data: a failed index write must not fail an append whose
+                // bytes are already in the log (lookups scan a little further; the next start
+                // rebuilds a torn index).
+                if let Err(e) = self.offset_index.append(entry) {
+                    tracing::warn!(segment = %self.path.display(), error = %e, "offset index write failed");
+                }
                 self.bytes_since_index_entry = 0;
             }
             self.bytes_since_index_entry += h.size() as u64;
             if h.max_timestamp > self.max_timestamp {
                 self.max_timestamp = h.max_timestamp;
-                self.time_index.append(TimeEntry {
+                let entry = TimeEntry {
                     timestamp: h.max_timestamp,
                     relative_offset: rel,
-                })?;
+                };
+                if let Err(e) = self.time_index.append(entry) {
+                    tracing::warn!(segment = %self.path.display(), error = %e, "time index write failed");
+                }
             }
             self.next_offset = h.last_offset() + 1;
         }
@@ -423,6 +454,18 @@ impl Segment {
         self.time_index.sync()
     }
 
+    /// Releases the index file handles (the segment was closed by a roll or is a closed segment
+    /// at start-up); returns them so the caller can fsync them before they close.
+    pub fn take_index_handles(&mut self) -> Vec<Arc<File>> {
+        [
+            self.offset_index.take_handle(),
+            self.time_index.take_handle(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Removes the segment's files.
     pub fn delete_files(&self) -> Result<()> {
         for p in [
@@ -461,9 +504,26 @@ impl Segment {
     pub fn max_timestamp(&self) -> i64 {
         self.max_timestamp
     }
-    /// When the segment was created or opened (ms since the epoch), for `segment.ms`.
-    pub fn created_ms(&self) -> i64 {
-        self.created_ms
+    /// Whether the segment is older than `segment_ms` for a batch whose max timestamp is
+    /// `incoming_max_timestamp`: measured from the first batch's timestamp, as Kafka does (so a
+    /// restart does not reset a segment's age), or from the wall-clock creation time when the
+    /// first batch carries no timestamp.
+    pub fn is_older_than(&self, segment_ms: i64, incoming_max_timestamp: i64, now_ms: i64) -> bool {
+        match self.first_batch_timestamp {
+            Some(first) if first >= 0 => incoming_max_timestamp.saturating_sub(first) > segment_ms,
+            _ => now_ms - self.created_ms > segment_ms,
+        }
+    }
+
+    fn scan_first_header(&self) -> Result<Option<BatchHeader>> {
+        if self.size < HEADER_SIZE as u64 {
+            return Ok(None);
+        }
+        let mut buf = [0u8; HEADER_SIZE];
+        self.file
+            .read_exact_at(&mut buf, 0)
+            .map_err(BrokerError::io("reading batch header", &self.path))?;
+        Ok(BatchHeader::parse(&buf).ok())
     }
     /// The shared file handle (for positional reads and fsync outside the partition lock).
     pub fn file(&self) -> &Arc<File> {
@@ -476,5 +536,57 @@ impl Segment {
     /// Whether the segment holds no batch.
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::{set_base_offset, validate_batch};
+    use crate::log::records::{encode_records, new_record};
+
+    fn batch(base: i64, ts: i64) -> (Vec<u8>, BatchHeader) {
+        let mut b = encode_records(&[new_record(None, Some(b"v"), ts)], 0)
+            .unwrap()
+            .to_vec();
+        set_base_offset(&mut b, base);
+        let h = validate_batch(&b).unwrap();
+        (b, h)
+    }
+
+    #[test]
+    fn released_index_handles_reopen_on_write_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 10).unwrap();
+        let (b, h) = batch(10, 5);
+        seg.append(&b, &[(0, h)], 0).unwrap();
+        assert_eq!(seg.take_index_handles().len(), 2);
+        assert!(seg.take_index_handles().is_empty());
+        let (b2, h2) = batch(11, 7);
+        seg.append(&b2, &[(0, h2)], 0).unwrap();
+        assert_eq!(
+            seg.locate(11).unwrap().map(|s| s.position),
+            Some(b.len() as u64)
+        );
+        assert_eq!(seg.offset_for_timestamp(6), Some(11));
+        drop(seg);
+        let seg = Segment::open_trusted(dir.path(), 10, 0).unwrap();
+        assert_eq!(seg.next_offset(), 12);
+        assert_eq!(seg.max_timestamp(), 7);
+        assert_eq!(seg.locate(10).unwrap().map(|s| s.position), Some(0));
+    }
+
+    #[test]
+    fn validating_scan_stops_at_offsets_going_backwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0).unwrap();
+        let (b0, h0) = batch(0, 1);
+        let (b1, h1) = batch(0, 1); // same offset again: not a valid continuation
+        seg.append(&b0, &[(0, h0)], 4096).unwrap();
+        seg.append(&b1, &[(0, h1)], 4096).unwrap();
+        let outcome = seg.scan_validating().unwrap();
+        assert_eq!(outcome.batches.len(), 1);
+        assert_eq!(outcome.valid_bytes, b0.len() as u64);
+        assert!(outcome.stopped_because.is_some());
     }
 }

@@ -47,7 +47,7 @@ pub fn idempotent_batch(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let mut r = new_record(Some(b"k"), Some(v.as_bytes()), 1_000 + i as i64);
+            let mut r = new_record(Some(b"k"), Some(v.as_bytes()), now_ms() + i as i64);
             r.producer_id = producer_id;
             r.producer_epoch = epoch;
             r.sequence = base_sequence + i as i32;
@@ -84,4 +84,11 @@ pub fn segment_files(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
 }
