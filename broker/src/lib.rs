@@ -7,7 +7,9 @@
 pub mod broker;
 pub mod client;
 pub mod error;
+pub mod group;
 pub mod log;
+pub mod protocol;
 pub mod topic;
 
 pub use broker::{Broker, BrokerConfig};

@@ -44,7 +44,11 @@ fn heartbeat(member: &str, generation: i32) -> HeartbeatRequest {
         .with_generation_id(generation)
 }
 
-fn sync(member: &str, generation: i32, assignments: Vec<(String, &'static [u8])>) -> SyncGroupRequest {
+fn sync(
+    member: &str,
+    generation: i32,
+    assignments: Vec<(String, &'static [u8])>,
+) -> SyncGroupRequest {
     SyncGroupRequest::default()
         .with_group_id(GroupId(s("g1")))
         .with_member_id(s(member))
@@ -77,7 +81,10 @@ async fn two_members_join_sync_heartbeat_and_rebalance_when_one_leaves() {
         )
         .await;
     assert_eq!(coordinator.coordinators[0].error_code, 0);
-    assert_eq!(coordinator.coordinators[0].port, i32::from(server.addr.port()));
+    assert_eq!(
+        coordinator.coordinators[0].port,
+        i32::from(server.addr.port())
+    );
 
     let id_a = join_round(&mut a).await;
     let id_b = join_round(&mut b).await;
@@ -98,7 +105,11 @@ async fn two_members_join_sync_heartbeat_and_rebalance_when_one_leaves() {
         (id_b.clone(), &mut b, id_a.clone(), &mut a)
     };
     let leader_view = if ja.leader.as_str() == id_a { &ja } else { &jb };
-    let mut members: Vec<String> = leader_view.members.iter().map(|m| m.member_id.to_string()).collect();
+    let mut members: Vec<String> = leader_view
+        .members
+        .iter()
+        .map(|m| m.member_id.to_string())
+        .collect();
     members.sort();
     let mut expected = vec![id_a.clone(), id_b.clone()];
     expected.sort();
@@ -112,7 +123,10 @@ async fn two_members_join_sync_heartbeat_and_rebalance_when_one_leaves() {
             &sync(
                 &leader,
                 1,
-                vec![(leader.clone(), b"to-leader"), (follower.clone(), b"to-follower")],
+                vec![
+                    (leader.clone(), b"to-leader"),
+                    (follower.clone(), b"to-follower"),
+                ],
             ),
         )
         .await;
@@ -133,7 +147,10 @@ async fn two_members_join_sync_heartbeat_and_rebalance_when_one_leaves() {
     );
 
     let described = fc
-        .send(5, &DescribeGroupsRequest::default().with_groups(vec![GroupId(s("g1"))]))
+        .send(
+            5,
+            &DescribeGroupsRequest::default().with_groups(vec![GroupId(s("g1"))]),
+        )
         .await;
     assert_eq!(described.groups[0].group_state.as_str(), "Stable");
     assert_eq!(described.groups[0].members.len(), 2);

@@ -11,7 +11,14 @@ async fn garbage_closes_that_connection_only() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut healthy = Client::connect(server.addr).await;
-    assert_eq!(healthy.send(9, &MetadataRequest::default()).await.brokers.len(), 1);
+    assert_eq!(
+        healthy
+            .send(9, &MetadataRequest::default())
+            .await
+            .brokers
+            .len(),
+        1
+    );
 
     // A negative size.
     let mut bad = Client::connect(server.addr).await;
@@ -20,7 +27,8 @@ async fn garbage_closes_that_connection_only() {
 
     // A known API whose body is truncated garbage.
     let mut bad = Client::connect(server.addr).await;
-    bad.write_raw(&[0, 0, 0, 10, 0, 3, 0, 9, 0, 0, 0, 1, 0xff, 0x7f]).await;
+    bad.write_raw(&[0, 0, 0, 10, 0, 3, 0, 9, 0, 0, 0, 1, 0xff, 0x7f])
+        .await;
     assert!(bad.is_closed_by_server().await);
 
     // A frame cut short by the client.
@@ -30,9 +38,23 @@ async fn garbage_closes_that_connection_only() {
     assert!(bad.is_closed_by_server().await);
 
     // The first connection and new ones still work.
-    assert_eq!(healthy.send(9, &MetadataRequest::default()).await.brokers.len(), 1);
+    assert_eq!(
+        healthy
+            .send(9, &MetadataRequest::default())
+            .await
+            .brokers
+            .len(),
+        1
+    );
     let mut fresh = Client::connect(server.addr).await;
-    assert_eq!(fresh.send(1, &MetadataRequest::default()).await.brokers.len(), 1);
+    assert_eq!(
+        fresh
+            .send(1, &MetadataRequest::default())
+            .await
+            .brokers
+            .len(),
+        1
+    );
     server.stop().await;
 }
 
@@ -50,7 +72,14 @@ async fn oversized_frame_is_refused_without_reading_it() {
     bad.write_raw(&[0, 3, 0, 9, 0, 0, 0, 1]).await;
     assert!(bad.is_closed_by_server().await);
     let mut fresh = Client::connect(server.addr).await;
-    assert_eq!(fresh.send(4, &MetadataRequest::default()).await.brokers.len(), 1);
+    assert_eq!(
+        fresh
+            .send(4, &MetadataRequest::default())
+            .await
+            .brokers
+            .len(),
+        1
+    );
     server.stop().await;
 }
 

@@ -87,7 +87,9 @@ async fn produce_then_fetch_round_trip_with_every_compression() {
     {
         let vals = [format!("a{i}"), format!("b{i}")];
         let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
-        let resp = c.send(9, &produce("orders", 1, -1, batch(&refs, compression))).await;
+        let resp = c
+            .send(9, &produce("orders", 1, -1, batch(&refs, compression)))
+            .await;
         let p = &resp.responses[0].partition_responses[0];
         assert_eq!(p.error_code, 0, "{compression:?}");
         assert_eq!(p.base_offset, next);
@@ -108,7 +110,10 @@ async fn produce_then_fetch_round_trip_with_every_compression() {
     // The older Fetch v4 reads the same data.
     let resp = c.send(4, &fetch("orders", 1, 4, 0)).await;
     let got = values(resp.responses[0].partitions[0].records.clone().unwrap());
-    assert_eq!(got.iter().find(|(o, _)| *o == 4).map(|(_, v)| v.as_str()), Some("a2"));
+    assert_eq!(
+        got.iter().find(|(o, _)| *o == 4).map(|(_, v)| v.as_str()),
+        Some("a2")
+    );
 
     // ListOffsets: earliest, latest, by timestamp.
     let list = ListOffsetsRequest::default()
@@ -137,7 +142,12 @@ async fn produce_then_fetch_round_trip_with_every_compression() {
         resp.responses[0].partitions[0].error_code,
         ResponseError::OffsetOutOfRange.code()
     );
-    let resp = c.send(9, &produce("orders", 7, 1, batch(&["x"], Compression::None))).await;
+    let resp = c
+        .send(
+            9,
+            &produce("orders", 7, 1, batch(&["x"], Compression::None)),
+        )
+        .await;
     assert_eq!(
         resp.responses[0].partition_responses[0].error_code,
         ResponseError::UnknownTopicOrPartition.code()
@@ -151,13 +161,20 @@ async fn acks_zero_gets_no_response_and_order_is_kept() {
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
     c.send(7, &create("fire", 1)).await;
-    c.send_only(9, &produce("fire", 0, 0, batch(&["one"], Compression::None))).await;
+    c.send_only(
+        9,
+        &produce("fire", 0, 0, batch(&["one"], Compression::None)),
+    )
+    .await;
     let id = c.send_only(3, &ApiVersionsRequest::default()).await;
     // The next frame answers the ApiVersions request: the acks=0 produce got none.
     let resp = c.recv::<ApiVersionsRequest>(3, id).await;
     assert_eq!(resp.error_code, 0);
     let resp = c.send(12, &fetch("fire", 0, 0, 0)).await;
-    assert_eq!(values(resp.responses[0].partitions[0].records.clone().unwrap()).len(), 1);
+    assert_eq!(
+        values(resp.responses[0].partitions[0].records.clone().unwrap()).len(),
+        1
+    );
     server.stop().await;
 }
 
@@ -178,13 +195,20 @@ async fn long_poll_fetch_wakes_when_data_arrives_and_blocks_no_one_else() {
     // While the fetch is parked, another connection is served.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!poller.is_finished(), "no data yet: the fetch waits");
-    let meta = admin.send(12, &MetadataRequest::default().with_topics(None)).await;
+    let meta = admin
+        .send(12, &MetadataRequest::default().with_topics(None))
+        .await;
     assert!(
         meta.topics
             .iter()
             .any(|t| t.name.as_ref().is_some_and(|n| n.as_str() == "events"))
     );
-    let resp = admin.send(9, &produce("events", 0, 1, batch(&["wake"], Compression::None))).await;
+    let resp = admin
+        .send(
+            9,
+            &produce("events", 0, 1, batch(&["wake"], Compression::None)),
+        )
+        .await;
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
     let got = poller.await.unwrap();
     assert_eq!(got, vec![(0, "wake".to_string())]);
@@ -217,7 +241,10 @@ async fn metadata_auto_creates_topics_only_when_allowed() {
     assert!(!t.topic_id.is_nil());
     assert_eq!(resp.brokers[0].port, i32::from(server.addr.port()));
     let resp = c.send(12, &ask("bad name!", true)).await;
-    assert_eq!(resp.topics[0].error_code, ResponseError::InvalidTopicException.code());
+    assert_eq!(
+        resp.topics[0].error_code,
+        ResponseError::InvalidTopicException.code()
+    );
     server.stop().await;
 }
 
@@ -235,18 +262,27 @@ async fn create_validate_describe_and_delete_topics() {
     req.validate_only = true;
     let resp = c.send(5, &req).await;
     assert_eq!(resp.topics[0].error_code, 0);
-    assert!(server.broker.topic("compacted").is_none(), "validate_only creates nothing");
+    assert!(
+        server.broker.topic("compacted").is_none(),
+        "validate_only creates nothing"
+    );
 
     req.topics[0].configs[0].name = StrBytes::from_static_str("cleanup.polcy");
     let resp = c.send(5, &req).await;
-    assert_eq!(resp.topics[0].error_code, ResponseError::InvalidConfig.code());
+    assert_eq!(
+        resp.topics[0].error_code,
+        ResponseError::InvalidConfig.code()
+    );
 
     req.validate_only = false;
     req.topics[0].configs[0].name = StrBytes::from_static_str("cleanup.policy");
     let resp = c.send(5, &req).await;
     assert_eq!(resp.topics[0].error_code, 0);
     let resp = c.send(5, &req).await;
-    assert_eq!(resp.topics[0].error_code, ResponseError::TopicAlreadyExists.code());
+    assert_eq!(
+        resp.topics[0].error_code,
+        ResponseError::TopicAlreadyExists.code()
+    );
 
     let describe = DescribeConfigsRequest::default().with_resources(vec![
         describe_configs_request::DescribeConfigsResource::default()
@@ -272,9 +308,14 @@ async fn create_validate_describe_and_delete_topics() {
     );
     assert!(server.broker.topic("compacted").is_none());
 
-    let init = c.send(4, &InitProducerIdRequest::default()
+    let init = c
+        .send(
+            4,
+            &InitProducerIdRequest::default()
                 .with_transactional_id(None)
-                .with_transaction_timeout_ms(60_000)).await;
+                .with_transaction_timeout_ms(60_000),
+        )
+        .await;
     assert_eq!(init.error_code, 0);
     assert!(init.producer_id.0 >= 0);
     server.stop().await;

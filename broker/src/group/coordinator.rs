@@ -510,9 +510,9 @@ impl Group {
             m.last_seen = now;
         }
         match self.state {
-            GroupState::Empty | GroupState::PreparingRebalance => Reply::Now(SyncResult::error(
-                code(ResponseError::RebalanceInProgress),
-            )),
+            GroupState::Empty | GroupState::PreparingRebalance => {
+                Reply::Now(SyncResult::error(code(ResponseError::RebalanceInProgress)))
+            }
             GroupState::Stable => Reply::Now(self.sync_result(member_id)),
             GroupState::CompletingRebalance => {
                 let (tx, rx) = oneshot::channel();
@@ -528,7 +528,8 @@ impl Group {
                     let ids: Vec<String> = self.members.keys().cloned().collect();
                     for id in ids {
                         let result = self.sync_result(&id);
-                        if let Some(tx) = self.members.get_mut(&id).and_then(|m| m.sync_waiter.take())
+                        if let Some(tx) =
+                            self.members.get_mut(&id).and_then(|m| m.sync_waiter.take())
                         {
                             let _ = tx.send(result);
                         }
@@ -610,7 +611,9 @@ impl Group {
         let expired: Vec<String> = self
             .members
             .values()
-            .filter(|m| m.join_waiter.is_none() && now.duration_since(m.last_seen) > m.session_timeout)
+            .filter(|m| {
+                m.join_waiter.is_none() && now.duration_since(m.last_seen) > m.session_timeout
+            })
             .map(|m| m.id.clone())
             .collect();
         for id in &expired {

@@ -82,8 +82,14 @@ fn two_members_join_sync_and_one_leaves() {
         (follower.clone(), Bytes::from_static(b"F")),
     ];
     let mut rx_l = later(g.sync(&leader, 1, assignments, t0 + 2 * SEC));
-    assert_eq!(rx_l.try_recv().unwrap().assignment, Bytes::from_static(b"L"));
-    assert_eq!(rx_f.try_recv().unwrap().assignment, Bytes::from_static(b"F"));
+    assert_eq!(
+        rx_l.try_recv().unwrap().assignment,
+        Bytes::from_static(b"L")
+    );
+    assert_eq!(
+        rx_f.try_recv().unwrap().assignment,
+        Bytes::from_static(b"F")
+    );
     assert_eq!(g.state(), GroupState::Stable);
 
     assert_eq!(g.heartbeat(&follower, 1, t0 + 3 * SEC), 0);
@@ -173,7 +179,10 @@ fn unknown_member_and_inconsistent_protocols_are_refused() {
     assert_eq!(r.error_code, ResponseError::UnknownMemberId.code());
     let (_a, _rx) = join_new(&mut g, "a", &["range"], t0);
     let r = now_value(g.join(params("", "b", &["sticky"]), t0));
-    assert_eq!(r.error_code, ResponseError::InconsistentGroupProtocol.code());
+    assert_eq!(
+        r.error_code,
+        ResponseError::InconsistentGroupProtocol.code()
+    );
 }
 
 #[test]

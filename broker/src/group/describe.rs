@@ -50,8 +50,12 @@ pub async fn describe(
             });
             let group = live.unwrap_or_else(|| {
                 let has_offsets = !ctx.groups.offsets.group_offsets(id.as_str()).is_empty();
-                DescribedGroup::default()
-                    .with_group_state(sb(if has_offsets { "Empty" } else { "Dead" }.to_string()))
+                DescribedGroup::default().with_group_state(sb(if has_offsets {
+                    "Empty"
+                } else {
+                    "Dead"
+                }
+                .to_string()))
             });
             group
                 .with_group_id(id.clone())

@@ -17,7 +17,12 @@ use crate::protocol::sb;
 pub async fn handle(ctx: &Context, header: &Header, req: JoinGroupRequest) -> JoinGroupResponse {
     let group_id = req.group_id.as_str().to_string();
     let member_id = req.member_id.as_str().to_string();
-    let fail = |e: ResponseError| to_response(header.version, JoinResult::error(e.code(), member_id.clone()));
+    let fail = |e: ResponseError| {
+        to_response(
+            header.version,
+            JoinResult::error(e.code(), member_id.clone()),
+        )
+    };
     if group_id.is_empty() {
         return fail(ResponseError::InvalidGroupId);
     }

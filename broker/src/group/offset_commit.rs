@@ -16,14 +16,20 @@ use crate::protocol::dispatch::{Context, Header};
 const MAX_METADATA: usize = 4096;
 
 /// Handle an OffsetCommit request.
-pub async fn handle(ctx: &Context, _header: &Header, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn handle(
+    ctx: &Context,
+    _header: &Header,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
     let group = req.group_id.as_str();
     let generation = req.generation_id_or_member_epoch;
     let group_error = if group.is_empty() {
         Some(ResponseError::InvalidGroupId.code())
     } else {
         ctx.groups
-            .with_existing(group, |g| g.check_commit(req.member_id.as_str(), generation))
+            .with_existing(group, |g| {
+                g.check_commit(req.member_id.as_str(), generation)
+            })
             .unwrap_or_else(|| {
                 // No live group: only a client outside any group may commit.
                 if generation < 0 {
@@ -51,7 +57,11 @@ pub async fn handle(ctx: &Context, _header: &Header, req: OffsetCommitRequest) -
                 .is_none_or(|t| p.partition_index < 0 || p.partition_index >= t.partitions)
             {
                 ResponseError::UnknownTopicOrPartition.code()
-            } else if p.committed_metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA) {
+            } else if p
+                .committed_metadata
+                .as_ref()
+                .is_some_and(|m| m.len() > MAX_METADATA)
+            {
                 ResponseError::OffsetMetadataTooLarge.code()
             } else {
                 to_store.push((

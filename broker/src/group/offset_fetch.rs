@@ -3,12 +3,12 @@
 //! A partition without a committed offset answers offset -1 with no error, as Kafka does; a null
 //! topic list means every partition the group has committed.
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
-use kafka_protocol::ResponseError;
 
 use super::offsets::{CommittedOffset, OffsetStore};
 use crate::protocol::dispatch::{Context, Header};
@@ -43,7 +43,11 @@ fn lookup(store: &OffsetStore, group: &str, topics: Option<Vec<(String, Vec<i32>
 }
 
 /// Handle an OffsetFetch request.
-pub async fn handle(ctx: &Context, header: &Header, req: OffsetFetchRequest) -> OffsetFetchResponse {
+pub async fn handle(
+    ctx: &Context,
+    header: &Header,
+    req: OffsetFetchRequest,
+) -> OffsetFetchResponse {
     let store = &ctx.groups.offsets;
     let mut resp = OffsetFetchResponse::default();
     if header.version < 8 {
@@ -53,7 +57,8 @@ pub async fn handle(ctx: &Context, header: &Header, req: OffsetFetchRequest) -> 
                 .map(|t| (t.name.to_string(), t.partition_indexes))
                 .collect()
         });
-        if group.is_empty() {
+        // The top-level error code exists from v2 on; v1 can only report per partition.
+        if group.is_empty() && header.version >= 2 {
             resp.error_code = ResponseError::InvalidGroupId.code();
             return resp;
         }

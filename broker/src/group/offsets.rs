@@ -147,14 +147,22 @@ impl OffsetStore {
 
     /// Groups that have committed offsets.
     pub fn groups(&self) -> Vec<String> {
-        let mut groups: Vec<String> = self.offsets.lock().keys().map(|(g, _, _)| g.clone()).collect();
+        let mut groups: Vec<String> = self
+            .offsets
+            .lock()
+            .keys()
+            .map(|(g, _, _)| g.clone())
+            .collect();
         groups.dedup();
         groups
     }
 }
 
 fn value_timestamp(entries: &[(String, i32, CommittedOffset)]) -> i64 {
-    entries.first().map(|(_, _, v)| v.commit_timestamp).unwrap_or(0)
+    entries
+        .first()
+        .map(|(_, _, v)| v.commit_timestamp)
+        .unwrap_or(0)
 }
 
 fn put_str(buf: &mut BytesMut, s: &str) {
@@ -230,7 +238,11 @@ fn decode_value(mut buf: Bytes) -> Option<CommittedOffset> {
         -1
     };
     let metadata = get_str(&mut buf)?;
-    let commit_timestamp = if buf.remaining() >= 8 { buf.get_i64() } else { 0 };
+    let commit_timestamp = if buf.remaining() >= 8 {
+        buf.get_i64()
+    } else {
+        0
+    };
     Some(CommittedOffset {
         offset,
         leader_epoch,

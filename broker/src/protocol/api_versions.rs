@@ -43,6 +43,15 @@ pub fn is_supported(key: ApiKey, version: i16) -> bool {
         .any(|(k, min, max)| *k == key && (*min..=*max).contains(&version))
 }
 
+/// The lowest version advertised for `key`, which may be below the lowest version served.
+///
+/// Produce is advertised from v0 although v0-v2 are refused, exactly as Kafka 4.0 does
+/// (KAFKA-18659): librdkafka up to 2.11 enables gzip, snappy and lz4 only when the broker's
+/// Produce range includes v0, and would otherwise silently send those batches uncompressed.
+fn advertised_min(key: ApiKey, min: i16) -> i16 {
+    if key == ApiKey::Produce { 0 } else { min }
+}
+
 /// The advertised list, in api key order.
 pub fn response(error_code: i16) -> ApiVersionsResponse {
     let mut resp = ApiVersionsResponse::default();
@@ -54,7 +63,7 @@ pub fn response(error_code: i16) -> ApiVersionsResponse {
         .map(|(key, min, max)| {
             ApiVersion::default()
                 .with_api_key(key as i16)
-                .with_min_version(min)
+                .with_min_version(advertised_min(key, min))
                 .with_max_version(max)
         })
         .collect();
@@ -68,7 +77,11 @@ pub fn unsupported() -> ApiVersionsResponse {
 }
 
 /// Handle a supported ApiVersions request.
-pub async fn handle(_ctx: &Context, _header: &Header, _req: ApiVersionsRequest) -> ApiVersionsResponse {
+pub async fn handle(
+    _ctx: &Context,
+    _header: &Header,
+    _req: ApiVersionsRequest,
+) -> ApiVersionsResponse {
     response(0)
 }
 
@@ -80,7 +93,10 @@ mod tests {
     fn table_is_within_what_the_codec_knows() {
         for (key, min, max) in SUPPORTED {
             let valid = key.valid_versions();
-            assert!(valid.min <= *min && *max <= valid.max, "{key:?} {min}..={max}");
+            assert!(
+                valid.min <= *min && *max <= valid.max,
+                "{key:?} {min}..={max}"
+            );
         }
     }
 
@@ -89,6 +105,12 @@ mod tests {
         assert!(is_supported(ApiKey::Fetch, 12));
         assert!(!is_supported(ApiKey::Fetch, 13));
         assert!(!is_supported(ApiKey::Produce, 2));
+        let produce = response(0)
+            .api_keys
+            .into_iter()
+            .find(|k| k.api_key == ApiKey::Produce as i16)
+            .unwrap();
+        assert_eq!((produce.min_version, produce.max_version), (0, 11));
         assert!(!is_supported(ApiKey::SaslHandshake, 0));
         assert_eq!(response(0).api_keys.len(), SUPPORTED.len());
     }

@@ -152,8 +152,14 @@ mod tests {
         let entries = topic_entries(&c);
         assert_eq!(entries.len(), CONFIG_NAMES.len());
         let policy = entries.iter().find(|e| e.name == "cleanup.policy").unwrap();
-        assert_eq!((policy.value.as_str(), policy.source), ("compact", SOURCE_TOPIC));
+        assert_eq!(
+            (policy.value.as_str(), policy.source),
+            ("compact", SOURCE_TOPIC)
+        );
         let retention = entries.iter().find(|e| e.name == "retention.ms").unwrap();
-        assert_eq!((retention.value.as_str(), retention.source), ("604800000", SOURCE_DEFAULT));
+        assert_eq!(
+            (retention.value.as_str(), retention.source),
+            ("604800000", SOURCE_DEFAULT)
+        );
     }
 }

@@ -117,10 +117,7 @@ pub fn decode_header(frame: &RequestFrame, peer: SocketAddr) -> Result<Header, D
         api_key: Some(key),
         version: frame.api_version,
         correlation_id: frame.correlation_id,
-        client_id: header
-            .client_id
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
+        client_id: header.client_id.map(|s| s.to_string()).unwrap_or_default(),
         peer,
         body: bytes,
     })
@@ -171,11 +168,11 @@ macro_rules! route {
 }
 
 /// Handle one request; `None` when no response is due (a produce with acks=0).
-pub async fn dispatch(
-    ctx: &Context,
-    h: Header,
-) -> Result<Option<BytesMut>, DispatchError> {
-    let Some(key) = h.api_key.filter(|k| api_versions::is_supported(*k, h.version)) else {
+pub async fn dispatch(ctx: &Context, h: Header) -> Result<Option<BytesMut>, DispatchError> {
+    let Some(key) = h
+        .api_key
+        .filter(|k| api_versions::is_supported(*k, h.version))
+    else {
         debug!(api_key = ?h.api_key, version = h.version, "unsupported request");
         if h.api_key == Some(ApiKey::ApiVersions) {
             let resp = api_versions::unsupported();
@@ -208,18 +205,36 @@ pub async fn dispatch(
         ApiKey::DescribeConfigs => route!(ctx, h, key, DescribeConfigsRequest, configs::describe),
         ApiKey::InitProducerId => route!(ctx, h, key, InitProducerIdRequest, producer::init),
         ApiKey::FindCoordinator => {
-            route!(ctx, h, key, FindCoordinatorRequest, group::find_coordinator::handle)
+            route!(
+                ctx,
+                h,
+                key,
+                FindCoordinatorRequest,
+                group::find_coordinator::handle
+            )
         }
         ApiKey::JoinGroup => route!(ctx, h, key, JoinGroupRequest, group::join::handle),
         ApiKey::SyncGroup => route!(ctx, h, key, SyncGroupRequest, group::sync::handle),
         ApiKey::Heartbeat => route!(ctx, h, key, HeartbeatRequest, group::heartbeat::handle),
         ApiKey::LeaveGroup => route!(ctx, h, key, LeaveGroupRequest, group::leave::handle),
         ApiKey::OffsetCommit => {
-            route!(ctx, h, key, OffsetCommitRequest, group::offset_commit::handle)
+            route!(
+                ctx,
+                h,
+                key,
+                OffsetCommitRequest,
+                group::offset_commit::handle
+            )
         }
         ApiKey::OffsetFetch => route!(ctx, h, key, OffsetFetchRequest, group::offset_fetch::handle),
         ApiKey::DescribeGroups => {
-            route!(ctx, h, key, DescribeGroupsRequest, group::describe::describe)
+            route!(
+                ctx,
+                h,
+                key,
+                DescribeGroupsRequest,
+                group::describe::describe
+            )
         }
         ApiKey::ListGroups => route!(ctx, h, key, ListGroupsRequest, group::describe::list),
         _ => Some(unsupported_frame(h.correlation_id)),

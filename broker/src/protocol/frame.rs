@@ -113,7 +113,10 @@ mod tests {
         let mut buf = BytesMut::from(&f[..]);
         let len = check(&buf, 1024).unwrap().unwrap();
         let req = RequestFrame::parse(&mut buf, len);
-        assert_eq!((req.api_key, req.api_version, req.correlation_id), (18, 3, 7));
+        assert_eq!(
+            (req.api_key, req.api_version, req.correlation_id),
+            (18, 3, 7)
+        );
         assert_eq!(req.bytes.len(), 10);
         assert_eq!(&buf[..], &[1, 2, 3]);
     }
@@ -128,7 +131,13 @@ mod tests {
                 max: 1024
             })
         );
-        assert_eq!(check(&(-5i32).to_be_bytes(), 1024), Err(FrameError::InvalidSize(-5)));
-        assert_eq!(check(&3i32.to_be_bytes(), 1024), Err(FrameError::InvalidSize(3)));
+        assert_eq!(
+            check(&(-5i32).to_be_bytes(), 1024),
+            Err(FrameError::InvalidSize(-5))
+        );
+        assert_eq!(
+            check(&3i32.to_be_bytes(), 1024),
+            Err(FrameError::InvalidSize(3))
+        );
     }
 }

@@ -11,7 +11,11 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use super::dispatch::{Context, Header};
 
 /// Handle a ListOffsets request.
-pub async fn handle(ctx: &Context, _header: &Header, req: ListOffsetsRequest) -> ListOffsetsResponse {
+pub async fn handle(
+    ctx: &Context,
+    _header: &Header,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
     let topics = req
         .topics
         .into_iter()
@@ -23,8 +27,7 @@ pub async fn handle(ctx: &Context, _header: &Header, req: ListOffsetsRequest) ->
                     let out = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
                         .with_timestamp(-1)
-                        .with_offset(-1)
-                        .with_leader_epoch(0);
+                        .with_offset(-1);
                     // -3 (max timestamp, v7+) and the tiered-storage specials are not served.
                     if p.timestamp < -2 {
                         return out.with_error_code(ResponseError::UnsupportedVersion.code());

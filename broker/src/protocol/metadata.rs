@@ -36,8 +36,8 @@ pub async fn handle(ctx: &Context, header: &Header, req: MetadataRequest) -> Met
         Some(t) if header.version == 0 && t.is_empty() => None,
         other => other,
     };
-    let allow_create = ctx.config.auto_create_topics
-        && (header.version < 4 || req.allow_auto_topic_creation);
+    let allow_create =
+        ctx.config.auto_create_topics && (header.version < 4 || req.allow_auto_topic_creation);
     resp.topics = match requested {
         None => ctx
             .broker

@@ -17,7 +17,11 @@ use super::sb;
 use crate::Durability;
 
 /// Handle a Produce request; `None` for acks=0, which Kafka never answers.
-pub async fn handle(ctx: &Context, _header: &Header, req: ProduceRequest) -> Option<ProduceResponse> {
+pub async fn handle(
+    ctx: &Context,
+    _header: &Header,
+    req: ProduceRequest,
+) -> Option<ProduceResponse> {
     let durability = match req.acks {
         0 => Some(Durability::None),
         1 => Some(Durability::Written),
@@ -39,7 +43,10 @@ pub async fn handle(ctx: &Context, _header: &Header, req: ProduceRequest) -> Opt
                 let Some(durability) = durability else {
                     return out.with_error_code(ResponseError::InvalidRequiredAcks.code());
                 };
-                let bytes = p.records.map(|b| BytesMut::from(&b[..])).unwrap_or_default();
+                let bytes = p
+                    .records
+                    .map(|b| BytesMut::from(&b[..]))
+                    .unwrap_or_default();
                 if bytes.is_empty() {
                     return out.with_error_code(ResponseError::InvalidRecord.code());
                 }

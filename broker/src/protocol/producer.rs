@@ -11,7 +11,11 @@ use tracing::warn;
 use super::dispatch::{Context, Header};
 
 /// Handle an InitProducerId request.
-pub async fn init(ctx: &Context, _header: &Header, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn init(
+    ctx: &Context,
+    _header: &Header,
+    req: InitProducerIdRequest,
+) -> InitProducerIdResponse {
     let out = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);

@@ -23,7 +23,11 @@ use crate::BrokerError;
 use crate::topic::validate_topic_name;
 
 /// Handle a CreateTopics request.
-pub async fn create(ctx: &Context, _header: &Header, req: CreateTopicsRequest) -> CreateTopicsResponse {
+pub async fn create(
+    ctx: &Context,
+    _header: &Header,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
         let name = t.name.to_string();
@@ -60,7 +64,9 @@ pub async fn create(ctx: &Context, _header: &Header, req: CreateTopicsRequest) -
         let result = if req.validate_only {
             validate(ctx, &name, partitions, &configs)
         } else {
-            ctx.broker.create_topic(&name, partitions, &configs).map(|_| ())
+            ctx.broker
+                .create_topic(&name, partitions, &configs)
+                .map(|_| ())
         };
         if let Err(e) = result {
             topics.push(fail(out, e.response_error().code(), e.to_string()));
@@ -105,7 +111,11 @@ fn validate(
 }
 
 /// Handle a DeleteTopics request (by name; v6's topic ids are not served).
-pub async fn delete(ctx: &Context, _header: &Header, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub async fn delete(
+    ctx: &Context,
+    _header: &Header,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
     let responses = req
         .topic_names
         .iter()
@@ -114,7 +124,9 @@ pub async fn delete(ctx: &Context, _header: &Header, req: DeleteTopicsRequest) -
             if name.as_str() == crate::group::OFFSETS_TOPIC {
                 return out
                     .with_error_code(ResponseError::InvalidTopicException.code())
-                    .with_error_message(Some(sb("the internal topic __consumer_offsets cannot be deleted")));
+                    .with_error_message(Some(sb(
+                        "the internal topic __consumer_offsets cannot be deleted",
+                    )));
             }
             match ctx.broker.delete_topic(name.as_str()) {
                 Ok(()) => out,

@@ -130,7 +130,10 @@ impl Client {
         let mut frame = self.read_frame().await.expect("connection closed");
         let header =
             ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, id, "responses arrive in request order");
+        assert_eq!(
+            header.correlation_id, id,
+            "responses arrive in request order"
+        );
         R::Response::decode(&mut frame, version).unwrap()
     }
 
