@@ -12,19 +12,17 @@
 //!
 //! MB/s counts record values only (records × record size), as Kafka's perf tools do.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use sluice_broker::client::{
-    Acks, Client, Consumer, FetchOptions, Producer, ProducerConfig, ProducerRecord, StartFrom,
-    produce_batch,
+    Acks, Client, ClientError, Consumer, FetchOptions, Producer, ProducerConfig, ProducerRecord,
+    StartFrom, produce_batch,
 };
-use tokio::sync::Mutex;
 
 use crate::error::CliError;
-use crate::server::LocalServer;
+use crate::server::{LocalServer, ServerOptions};
 
 /// Arguments of `sluice bench`.
 #[derive(Debug, Args)]
@@ -83,7 +81,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
                 context: "cannot create a temporary data directory".to_owned(),
                 source,
             })?;
-            let server = LocalServer::start(dir.path(), "127.0.0.1:0").await?;
+            let server = LocalServer::start(&ServerOptions::new(dir.path(), "127.0.0.1:0")).await?;
             println!(
                 "in-process server on {} (data in {})",
                 server.addr(),
@@ -228,9 +226,11 @@ fn report(kind: &str, size: usize, records: u64, elapsed: Duration) {
     );
 }
 
-/// Produces at `rate` records/s for `duration`: every millisecond the records due are sent as one
-/// batch (one request, pipelined with the others), and each record's latency is its batch's
-/// time from send to acknowledgement.
+/// Produces at `rate` records/s for `duration` and reports per-record latency, measured as
+/// Kafka's producer-perf-test does: from the moment a record is due (created) to the moment its
+/// acknowledgement arrives. Records due while `MAX_IN_FLIGHT` requests are outstanding wait and
+/// go out together in the next request (Kafka's producer with `linger.ms=0` behaves the same),
+/// so queueing delay is part of the figure and the request size adapts to the load.
 async fn latency(
     client: &Client,
     topic: &str,
@@ -239,24 +239,43 @@ async fn latency(
     duration: Duration,
     acks: Acks,
 ) -> Result<(), CliError> {
+    const MAX_IN_FLIGHT: usize = 5;
     let value = payload(size);
     let partitions = client.topic(topic).await?.partitions.len().max(1) as i32;
-    let samples: Arc<Mutex<Vec<(Duration, usize)>>> = Arc::new(Mutex::new(Vec::new()));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut requests = 0u64;
+    let mut in_flight: tokio::task::JoinSet<Result<(Vec<Instant>, Instant), ClientError>> =
+        tokio::task::JoinSet::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let start = Instant::now();
-    let mut sent: u64 = 0;
+    let total = (duration.as_secs_f64() * rate as f64) as u64;
+    let mut created: u64 = 0;
+    let mut waiting: Vec<Instant> = Vec::new();
     let mut next_partition = 0;
-    while start.elapsed() < duration {
-        ticker.tick().await;
-        let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
-        if due <= sent {
+    while created < total || !waiting.is_empty() || !in_flight.is_empty() {
+        tokio::select! {
+            _ = ticker.tick(), if created < total || !waiting.is_empty() => {}
+            done = in_flight.join_next(), if !in_flight.is_empty() => {
+                let (due, acked) = match done {
+                    Some(Ok(result)) => result?,
+                    Some(Err(e)) => return Err(CliError::Server(format!("a latency probe failed: {e}"))),
+                    None => continue,
+                };
+                latencies.extend(due.iter().map(|d| acked.saturating_duration_since(*d)));
+            }
+        }
+        let now_due = ((start.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
+        while created < now_due {
+            waiting.push(start + Duration::from_secs_f64(created as f64 / rate as f64));
+            created += 1;
+        }
+        if waiting.is_empty() || in_flight.len() >= MAX_IN_FLIGHT {
             continue;
         }
-        let count = (due - sent) as usize;
-        sent = due;
-        let records: Vec<ProducerRecord> = (0..count)
+        let due = std::mem::take(&mut waiting);
+        let records: Vec<ProducerRecord> = due
+            .iter()
             .map(|_| ProducerRecord {
                 value: Some(value.clone()),
                 ..ProducerRecord::default()
@@ -264,41 +283,27 @@ async fn latency(
             .collect();
         let client = client.clone();
         let topic = topic.to_owned();
-        let samples = samples.clone();
         let partition = next_partition;
         next_partition = (next_partition + 1) % partitions;
-        tasks.spawn(async move {
-            let t0 = Instant::now();
-            let ack = produce_batch(&client, &topic, partition, records, acks).await?;
-            samples.lock().await.push((t0.elapsed(), ack.records));
-            Ok::<_, sluice_broker::client::ClientError>(())
+        requests += 1;
+        in_flight.spawn(async move {
+            produce_batch(&client, &topic, partition, records, acks).await?;
+            Ok((due, Instant::now()))
         });
     }
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(result) => result?,
-            Err(e) => return Err(CliError::Server(format!("a latency probe failed: {e}"))),
-        }
-    }
-    let mut samples = std::mem::take(&mut *samples.lock().await);
-    samples.sort_by_key(|(d, _)| *d);
-    let total: usize = samples.iter().map(|(_, n)| n).sum();
+    latencies.sort();
     let pct = |p: f64| -> Duration {
-        let target = (total as f64 * p).ceil() as usize;
-        let mut seen = 0;
-        for (d, n) in &samples {
-            seen += n;
-            if seen >= target {
-                return *d;
-            }
+        if latencies.is_empty() {
+            return Duration::ZERO;
         }
-        samples.last().map_or(Duration::ZERO, |(d, _)| *d)
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i]
     };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "latency  {size:>6} B records at {rate} records/s for {:.0} s ({total} records, {} requests): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "latency  {size:>6} B records at {rate} records/s for {:.0} s ({} records, {requests} requests): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         duration.as_secs_f64(),
-        samples.len(),
+        latencies.len(),
         ms(pct(0.50)),
         ms(pct(0.99)),
         ms(pct(1.0)),

@@ -48,7 +48,26 @@ enum Source {
     Group(Box<GroupConsumer>),
 }
 
+/// How often a group member commits what it printed while it runs (Kafka's
+/// `auto.commit.interval.ms`); it also commits when it stops.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+
 impl Source {
+    /// Commits the printed positions if this is a group member and the interval has passed.
+    async fn maybe_commit(
+        &mut self,
+        printed: &BTreeMap<(String, i32), i64>,
+        last_commit: &mut Instant,
+    ) -> Result<(), CliError> {
+        if let Source::Group(group) = self
+            && last_commit.elapsed() >= COMMIT_INTERVAL
+        {
+            group.commit(printed).await?;
+            *last_commit = Instant::now();
+        }
+        Ok(())
+    }
+
     async fn poll(&mut self, wait: Duration) -> Result<Vec<ConsumerRecord>, CliError> {
         Ok(match self {
             Source::Plain(c) => c.poll(wait).await?,
@@ -105,6 +124,7 @@ async fn print_records(
     let mut count: u64 = 0;
     let timeout = args.timeout_ms.map(Duration::from_millis);
     let mut last_record = Instant::now();
+    let mut last_commit = Instant::now();
     let stdout = std::io::stdout();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -158,6 +178,10 @@ async fn print_records(
                     source,
                 },
             ));
+        }
+        drop(out);
+        if let Err(e) = source.maybe_commit(&printed, &mut last_commit).await {
+            return Err((printed, e));
         }
     }
 }

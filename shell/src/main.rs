@@ -14,6 +14,7 @@ mod server;
 mod topic;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -38,6 +39,10 @@ enum Command {
         /// Address of the Kafka listener (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:9092")]
         kafka_addr: String,
+        /// How long the first rebalance of a new consumer group waits for more members (Kafka's
+        /// group.initial.rebalance.delay.ms).
+        #[arg(long, default_value_t = 3000)]
+        group_initial_rebalance_delay_ms: u64,
     },
     /// Create, list, describe, delete topics; produce and consume lines.
     Topic {
@@ -83,11 +88,20 @@ fn main() {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        None => server::run(&PathBuf::from("./sluice-data"), "127.0.0.1:9092").await,
+        None => {
+            let options = server::ServerOptions::new("./sluice-data", "127.0.0.1:9092");
+            server::run(&options).await
+        }
         Some(Command::Server {
             data_dir,
             kafka_addr,
-        }) => server::run(&data_dir, &kafka_addr).await,
+            group_initial_rebalance_delay_ms,
+        }) => {
+            let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
+            options.group_initial_rebalance_delay =
+                Duration::from_millis(group_initial_rebalance_delay_ms);
+            server::run(&options).await
+        }
         Some(Command::Topic { bootstrap, command }) => topic::run(&bootstrap, command).await,
         Some(Command::Bench(args)) => bench::run(args).await,
     }

@@ -7,7 +7,8 @@
 //! the process exits.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use sluice_broker::protocol::{ServerConfig, serve};
 use sluice_broker::{Broker, BrokerConfig};
@@ -16,6 +17,28 @@ use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::error::CliError;
+
+/// What `sluice server` runs with.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Directory holding topics, offsets and state.
+    pub data_dir: PathBuf,
+    /// Address of the Kafka listener (port 0 picks a free port).
+    pub kafka_addr: String,
+    /// Kafka's `group.initial.rebalance.delay.ms`.
+    pub group_initial_rebalance_delay: Duration,
+}
+
+impl ServerOptions {
+    /// Options with Kafka's defaults for everything but the directory and address.
+    pub fn new(data_dir: impl Into<PathBuf>, kafka_addr: &str) -> ServerOptions {
+        ServerOptions {
+            data_dir: data_dir.into(),
+            kafka_addr: kafka_addr.to_owned(),
+            group_initial_rebalance_delay: ServerConfig::default().group.initial_rebalance_delay,
+        }
+    }
+}
 
 /// A broker and its Kafka listener running inside this process.
 pub struct LocalServer {
@@ -26,9 +49,11 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    /// Opens (and recovers) the broker in `data_dir` and listens for Kafka clients on `addr`
-    /// (port 0 picks a free port).
-    pub async fn start(data_dir: &Path, addr: &str) -> Result<LocalServer, CliError> {
+    /// Opens (and recovers) the broker in `options.data_dir` and listens for Kafka clients on
+    /// `options.kafka_addr`.
+    pub async fn start(options: &ServerOptions) -> Result<LocalServer, CliError> {
+        let data_dir = options.data_dir.as_path();
+        let addr = options.kafka_addr.as_str();
         std::fs::create_dir_all(data_dir).map_err(|source| CliError::Io {
             context: format!("cannot create data directory {}", data_dir.display()),
             source,
@@ -91,9 +116,9 @@ impl LocalServer {
 }
 
 /// Runs `sluice server` until SIGINT or SIGTERM.
-pub async fn run(data_dir: &Path, kafka_addr: &str) -> Result<(), CliError> {
-    let server = LocalServer::start(data_dir, kafka_addr).await?;
-    info!(data_dir = %data_dir.display(), kafka = %server.addr(), "sluice server started");
+pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
+    let server = LocalServer::start(options).await?;
+    info!(data_dir = %options.data_dir.display(), kafka = %server.addr(), "sluice server started");
     // Scripts and tests read the bound address from this line (useful with port 0).
     println!("sluice: Kafka API listening on {}", server.addr());
     wait_for_signal().await?;

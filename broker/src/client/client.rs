@@ -143,6 +143,32 @@ impl Client {
         }
     }
 
+    /// Writes `request` at `version` now and returns a future for its response (with the request
+    /// timeout), so that a caller can keep several requests in flight in a fixed order.
+    pub(crate) async fn start_request<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        extra_wait: Duration,
+    ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static>
+    where
+        R::Response: Send + 'static,
+    {
+        let pending = self.inner.connection.enqueue(request, version).await?;
+        let timeout = self.inner.config.request_timeout + extra_wait;
+        let addr = self.addr().to_owned();
+        Ok(async move {
+            match tokio::time::timeout(timeout, pending.wait()).await {
+                Ok(result) => result,
+                Err(_) => Err(ClientError::Timeout {
+                    api: api_name(R::KEY),
+                    addr,
+                    timeout_ms: timeout.as_millis(),
+                }),
+            }
+        })
+    }
+
     /// Sends `request` at `version` without waiting for a response (acks=0 produce).
     pub(crate) async fn send_no_response<R: Request>(
         &self,

@@ -99,30 +99,38 @@ impl Connection {
 
     /// Sends `request` at `version` and waits for its response.
     pub(crate) async fn send<R: Request>(&self, request: &R, version: i16) -> Result<R::Response> {
+        self.enqueue(request, version).await?.wait().await
+    }
+
+    /// Writes `request` to the socket and returns a handle that waits for its response.
+    /// Requests are on the wire in the order `enqueue` calls complete, so a caller that awaits
+    /// `enqueue` before sending the next request keeps its requests in order.
+    pub(crate) async fn enqueue<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<PendingResponse<R::Response>> {
         let (frame, correlation_id) = self.encode(request, version)?;
         let (tx, rx) = oneshot::channel();
+        let mut writer = self.writer.lock().await;
         {
-            let mut writer = self.writer.lock().await;
-            {
-                let mut pending = self.pending.lock();
-                if let Some(reason) = &pending.closed {
-                    return Err(self.closed(reason.clone()));
-                }
-                let response_header = <R::Response as HeaderVersion>::header_version(version);
-                pending
-                    .waiters
-                    .insert(correlation_id, (response_header, tx));
+            let mut pending = self.pending.lock();
+            if let Some(reason) = &pending.closed {
+                return Err(self.closed(reason.clone()));
             }
-            if let Err(e) = write_frame(&mut writer, frame, correlation_id).await {
-                self.pending.lock().waiters.remove(&correlation_id);
-                return Err(self.closed(e.to_string()));
-            }
+            let response_header = <R::Response as HeaderVersion>::header_version(version);
+            pending
+                .waiters
+                .insert(correlation_id, (response_header, tx));
         }
-        let mut body = match rx.await {
-            Ok(result) => result?,
-            Err(_) => return Err(self.closed("the reader stopped".to_owned())),
-        };
-        R::Response::decode(&mut body, version).map_err(|e| protocol_error(R::KEY, e))
+        self.write(&mut writer, frame, correlation_id).await?;
+        Ok(PendingResponse {
+            rx,
+            version,
+            api_key: R::KEY,
+            addr: self.addr.clone(),
+            _response: std::marker::PhantomData,
+        })
     }
 
     /// Sends `request` without waiting for a response (a produce with acks=0, which Kafka never
@@ -137,9 +145,34 @@ impl Connection {
         if let Some(reason) = &self.pending.lock().closed {
             return Err(self.closed(reason.clone()));
         }
-        write_frame(&mut writer, frame, correlation_id)
-            .await
-            .map_err(|e| self.closed(e.to_string()))
+        self.write(&mut writer, frame, correlation_id).await
+    }
+
+    /// Writes one frame. A frame cut short (an I/O error, or the caller's future dropped by a
+    /// timeout in the middle of the write) leaves the stream unusable, so either poisons the
+    /// connection: outstanding and later requests fail instead of reading garbage.
+    async fn write(
+        &self,
+        writer: &mut OwnedWriteHalf,
+        frame: BytesMut,
+        correlation_id: i32,
+    ) -> Result<()> {
+        let mut guard = PoisonOnDrop {
+            pending: &self.pending,
+            addr: &self.addr,
+            reason: Some("a request was abandoned while it was being written".to_owned()),
+        };
+        match write_frame(writer, frame, correlation_id).await {
+            Ok(()) => {
+                guard.reason = None;
+                Ok(())
+            }
+            Err(e) => {
+                let reason = format!("write failed: {e}");
+                guard.reason = Some(reason.clone());
+                Err(self.closed(reason))
+            }
+        }
     }
 
     fn encode<R: Request>(&self, request: &R, version: i16) -> Result<(BytesMut, i32)> {
@@ -170,6 +203,58 @@ impl Connection {
             addr: self.addr.clone(),
             reason,
         }
+    }
+}
+
+/// Marks the connection closed and fails every waiter when dropped with a reason set.
+struct PoisonOnDrop<'a> {
+    pending: &'a Mutex<Pending>,
+    addr: &'a str,
+    reason: Option<String>,
+}
+
+impl Drop for PoisonOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some(reason) = self.reason.take() else {
+            return;
+        };
+        warn!(peer = %self.addr, %reason, "closing the connection");
+        let waiters = {
+            let mut pending = self.pending.lock();
+            pending.closed.get_or_insert(reason.clone());
+            std::mem::take(&mut pending.waiters)
+        };
+        for (_, (_, waiter)) in waiters {
+            let _ = waiter.send(Err(ClientError::ConnectionClosed {
+                addr: self.addr.to_owned(),
+                reason: reason.clone(),
+            }));
+        }
+    }
+}
+
+/// A request on the wire whose response has not been read yet.
+pub(crate) struct PendingResponse<T> {
+    rx: oneshot::Receiver<Result<Bytes>>,
+    version: i16,
+    api_key: i16,
+    addr: String,
+    _response: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Decodable> PendingResponse<T> {
+    /// Waits for the response and decodes it.
+    pub(crate) async fn wait(self) -> Result<T> {
+        let mut body = match self.rx.await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(ClientError::ConnectionClosed {
+                    addr: self.addr,
+                    reason: "the reader stopped".to_owned(),
+                });
+            }
+        };
+        T::decode(&mut body, self.version).map_err(|e| protocol_error(self.api_key, e))
     }
 }
 
@@ -280,4 +365,63 @@ async fn read_one(
     // The waiter may have given up (timeout); that is not the connection's problem.
     let _ = waiter.send(result);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+    use tokio::net::TcpListener;
+
+    /// A fake server that answers `answers` ApiVersions requests (v0) and then hangs up.
+    async fn fake_server(answers: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            for _ in 0..answers {
+                let size = socket.read_i32().await.unwrap();
+                let mut frame = vec![0u8; size as usize];
+                socket.read_exact(&mut frame).await.unwrap();
+                let correlation_id = (&frame[4..8]).get_i32();
+                let mut body = BytesMut::new();
+                let mut response = ApiVersionsResponse::default();
+                response.error_code = 0;
+                response.encode(&mut body, 0).unwrap();
+                let mut out = BytesMut::new();
+                out.put_i32(4 + body.len() as i32);
+                out.put_i32(correlation_id);
+                out.extend_from_slice(&body);
+                socket.write_all(&out).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn answers_by_correlation_id_then_reports_the_hang_up() {
+        let addr = fake_server(2).await;
+        let conn = Connection::connect(&addr, "test").await.unwrap();
+        let request = ApiVersionsRequest::default();
+        // Two requests in flight at once, both answered.
+        let first = conn.enqueue(&request, 0).await.unwrap();
+        let second = conn.enqueue(&request, 0).await.unwrap();
+        let (a, b) = tokio::join!(first.wait(), second.wait());
+        assert_eq!(a.unwrap().error_code, 0);
+        assert_eq!(b.unwrap().error_code, 0);
+        // The server hung up: the next request fails with the reason, not a hang.
+        let err = conn.send(&request, 0).await.unwrap_err();
+        assert!(matches!(err, ClientError::ConnectionClosed { .. }), "{err}");
+        let err = conn.send(&request, 0).await.unwrap_err();
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn refused_connection_names_the_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let err = Connection::connect(&addr, "test").await.err().unwrap();
+        assert!(err.to_string().contains(&addr), "{err}");
+    }
 }

@@ -15,7 +15,7 @@ use tracing::warn;
 use super::admin::OffsetSpec;
 use super::client::Client;
 use super::error::{ClientError, Result};
-use super::fetch::{ConsumerRecord, FetchOptions, FetchPosition};
+use super::fetch::{ConsumerRecord, FetchOptions, FetchPosition, PendingFetch};
 
 /// Where a partition without a known position starts (Kafka's `auto.offset.reset`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,9 @@ pub struct Consumer {
     positions: BTreeMap<(Arc<str>, i32), i64>,
     reset: StartFrom,
     options: FetchOptions,
+    /// The next fetch, sent before the last one was decoded (as Kafka's consumer prefetches).
+    /// Dropped whenever the assignment or a position changes.
+    prefetch: Option<PendingFetch>,
 }
 
 impl Consumer {
@@ -51,6 +54,7 @@ impl Consumer {
             positions: BTreeMap::new(),
             reset,
             options: FetchOptions::default(),
+            prefetch: None,
         }
     }
 
@@ -63,6 +67,7 @@ impl Consumer {
     pub async fn assign_topic(&mut self, topic: &str, start: StartFrom) -> Result<()> {
         let offsets = self.client.list_offsets(topic, &[], start.spec()).await?;
         let topic: Arc<str> = Arc::from(topic);
+        self.prefetch = None;
         for (partition, offset) in offsets {
             self.positions.insert((topic.clone(), partition), offset);
         }
@@ -75,12 +80,14 @@ impl Consumer {
             Some(offset) => offset,
             None => self.reset_offset(topic, partition).await?,
         };
+        self.prefetch = None;
         self.positions.insert((Arc::from(topic), partition), offset);
         Ok(())
     }
 
     /// Drops every assignment.
     pub fn unassign_all(&mut self) {
+        self.prefetch = None;
         self.positions.clear();
     }
 
@@ -101,20 +108,45 @@ impl Consumer {
             tokio::time::sleep(max_wait).await;
             return Ok(Vec::new());
         }
-        let positions: Vec<FetchPosition> = self
-            .positions
-            .iter()
-            .map(|((topic, partition), offset)| FetchPosition {
-                topic: topic.clone(),
-                partition: *partition,
-                offset: *offset,
-            })
-            .collect();
         let options = FetchOptions {
             max_wait,
             ..self.options
         };
-        let fetched = self.client.fetch(&positions, options).await?;
+        let pending = match self.prefetch.take() {
+            Some(pending) => pending,
+            None => {
+                self.client
+                    .start_fetch(&self.fetch_positions(), options)
+                    .await?
+            }
+        };
+        let raw = pending.response().await?;
+        if let Some(next) = raw.next_positions() {
+            // No partition reported an error: send the next fetch now, so the server reads it
+            // while this response is decoded.
+            let before = self.positions.clone();
+            for pos in next {
+                self.positions
+                    .insert((pos.topic, pos.partition), pos.offset);
+            }
+            // A failure to send it is not this poll's failure: the next poll sends again and
+            // reports the error then.
+            self.prefetch = self
+                .client
+                .start_fetch(&self.fetch_positions(), options)
+                .await
+                .ok();
+            return match raw.decode() {
+                Ok(fetched) => Ok(fetched.into_iter().flat_map(|p| p.records).collect()),
+                Err(err) => {
+                    // Do not skip what could not be decoded.
+                    self.positions = before;
+                    self.prefetch = None;
+                    Err(err)
+                }
+            };
+        }
+        let fetched = raw.decode()?;
         let mut records = Vec::new();
         for partition in fetched {
             let key = (partition.topic.clone(), partition.partition);
@@ -135,6 +167,17 @@ impl Consumer {
             }
         }
         Ok(records)
+    }
+
+    fn fetch_positions(&self) -> Vec<FetchPosition> {
+        self.positions
+            .iter()
+            .map(|((topic, partition), offset)| FetchPosition {
+                topic: topic.clone(),
+                partition: *partition,
+                offset: *offset,
+            })
+            .collect()
     }
 
     async fn reset_offset(&self, topic: &str, partition: i32) -> Result<i64> {

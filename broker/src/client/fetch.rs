@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
+use futures::future::BoxFuture;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::RecordBatchDecoder;
 
@@ -98,6 +99,20 @@ impl Client {
         positions: &[FetchPosition],
         options: FetchOptions,
     ) -> Result<Vec<PartitionFetch>> {
+        self.start_fetch(positions, options)
+            .await?
+            .response()
+            .await?
+            .decode()
+    }
+
+    /// Sends a fetch and returns without waiting for the answer, so that a consumer can have
+    /// the next fetch on its way while it decodes the last one.
+    pub async fn start_fetch(
+        &self,
+        positions: &[FetchPosition],
+        options: FetchOptions,
+    ) -> Result<PendingFetch> {
         let version = self.version::<FetchRequest>()?;
         let mut topics: Vec<FetchTopic> = Vec::new();
         for pos in positions {
@@ -127,15 +142,40 @@ impl Client {
         request.session_id = 0;
         request.session_epoch = -1; // no incremental fetch session
         request.topics = topics;
-        let response = self.request_at(&request, version, options.max_wait).await?;
+        let response = self
+            .start_request(&request, version, options.max_wait)
+            .await?;
+        Ok(PendingFetch {
+            response: Box::pin(response),
+            positions: positions.to_vec(),
+        })
+    }
+}
+
+/// A fetch on the wire; [`PendingFetch::response`] waits for it.
+pub struct PendingFetch {
+    response: BoxFuture<'static, Result<FetchResponse>>,
+    positions: Vec<FetchPosition>,
+}
+
+impl PendingFetch {
+    /// The positions this fetch asked for.
+    pub fn positions(&self) -> &[FetchPosition] {
+        &self.positions
+    }
+
+    /// Waits for the response; the batches are not decoded yet.
+    pub async fn response(self) -> Result<RawFetch> {
+        let response = self.response.await?;
         if response.error_code != 0 {
             return Err(ClientError::kafka("fetch", response.error_code, None));
         }
-        let mut out = Vec::new();
+        let mut partitions = Vec::new();
         for topic in response.responses {
             let name: Arc<str> = Arc::from(topic.topic.0.as_str());
             for p in topic.partitions {
-                let requested = positions
+                let requested = self
+                    .positions
                     .iter()
                     .find(|pos| *pos.topic == *name && pos.partition == p.partition_index)
                     .map_or(0, |pos| pos.offset);
@@ -152,26 +192,115 @@ impl Client {
                         None,
                     )),
                 };
-                let records = match &p.records {
-                    Some(bytes) if error.is_none() => {
-                        decode_records(&name, p.partition_index, bytes.clone(), requested)?
-                    }
-                    _ => Vec::new(),
+                let next_offset = match (&p.records, &error) {
+                    (Some(bytes), None) => scan_next_offset(bytes, requested),
+                    _ => requested,
                 };
-                let next_offset = records.last().map_or(requested, |r| r.offset + 1);
-                out.push(PartitionFetch {
+                partitions.push(RawPartition {
                     topic: name.clone(),
                     partition: p.partition_index,
                     high_watermark: p.high_watermark,
                     log_start_offset: p.log_start_offset,
-                    records,
+                    requested,
                     next_offset,
                     error,
+                    records: p.records,
                 });
             }
         }
+        Ok(RawFetch { partitions })
+    }
+}
+
+/// A fetch response whose batches are not decoded yet.
+pub struct RawFetch {
+    partitions: Vec<RawPartition>,
+}
+
+struct RawPartition {
+    topic: Arc<str>,
+    partition: i32,
+    high_watermark: i64,
+    log_start_offset: i64,
+    requested: i64,
+    next_offset: i64,
+    error: Option<ClientError>,
+    records: Option<Bytes>,
+}
+
+impl RawFetch {
+    /// Where each partition continues after this response, read from the batch headers only;
+    /// `None` when a partition reported an error (the caller must handle it first).
+    pub fn next_positions(&self) -> Option<Vec<FetchPosition>> {
+        self.partitions
+            .iter()
+            .map(|p| {
+                p.error.is_none().then(|| FetchPosition {
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                    offset: p.next_offset,
+                })
+            })
+            .collect()
+    }
+
+    /// Decodes every partition's batches.
+    pub fn decode(self) -> Result<Vec<PartitionFetch>> {
+        let mut out = Vec::with_capacity(self.partitions.len());
+        for p in self.partitions {
+            let records = match (&p.records, &p.error) {
+                (Some(bytes), None) => {
+                    decode_records(&p.topic, p.partition, bytes.clone(), p.requested)?.records
+                }
+                _ => Vec::new(),
+            };
+            out.push(PartitionFetch {
+                topic: p.topic,
+                partition: p.partition,
+                high_watermark: p.high_watermark,
+                log_start_offset: p.log_start_offset,
+                records,
+                next_offset: p.next_offset,
+                error: p.error,
+            });
+        }
         Ok(out)
     }
+}
+
+/// Batch header: base offset (8), batch length (4) counting the bytes after it.
+const LOG_OVERHEAD: usize = 12;
+/// Where a v2 batch header keeps the last offset delta.
+const LAST_OFFSET_DELTA_AT: usize = 23;
+
+/// One past the last offset covered by a complete batch in `bytes`, from headers only.
+fn scan_next_offset(bytes: &[u8], requested: i64) -> i64 {
+    let mut next = requested;
+    let mut rest = bytes;
+    while rest.len() >= LAST_OFFSET_DELTA_AT + 4 {
+        let length = (&rest[8..12]).get_i32();
+        let total = LOG_OVERHEAD + length.max(0) as usize;
+        if length < 0 || rest.len() < total {
+            break;
+        }
+        let base = (&rest[..8]).get_i64();
+        let last_delta = (&rest[LAST_OFFSET_DELTA_AT..]).get_i32();
+        next = next.max(base + i64::from(last_delta) + 1);
+        rest = &rest[total..];
+    }
+    next
+}
+
+/// Records decoded from a fetch response, and where to fetch next.
+#[derive(Debug)]
+pub struct Decoded {
+    /// Records at or after the requested offset, control records left out.
+    pub records: Vec<ConsumerRecord>,
+    /// One past the last offset covered by a complete batch (its header's last offset delta),
+    /// or the requested offset when no batch was complete. Taken from the batch headers rather
+    /// than the last record, so a batch whose tail records compaction removed, or a trailing
+    /// control batch, is not fetched again forever.
+    pub next_offset: i64,
 }
 
 /// Decodes the record batches in `bytes`, keeping records at or after `from_offset`.
@@ -180,12 +309,11 @@ pub fn decode_records(
     partition: i32,
     mut bytes: Bytes,
     from_offset: i64,
-) -> Result<Vec<ConsumerRecord>> {
-    // Batch header: base offset (8), batch length (4) counting the bytes after it.
-    const LOG_OVERHEAD: usize = 12;
+) -> Result<Decoded> {
     const ATTRIBUTES_AT: usize = 21;
     const CONTROL_FLAG: u16 = 0x20;
     let mut out = Vec::new();
+    let mut next_offset = from_offset;
     while bytes.len() >= LOG_OVERHEAD {
         let length = (&bytes[8..12]).get_i32();
         if length < 0 {
@@ -199,6 +327,11 @@ pub fn decode_records(
             break; // a partial batch at the end, cut by max_bytes
         }
         let mut batch = bytes.split_to(total);
+        if batch.len() >= LAST_OFFSET_DELTA_AT + 4 {
+            let base = (&batch[..8]).get_i64();
+            let last_delta = (&batch[LAST_OFFSET_DELTA_AT..]).get_i32();
+            next_offset = next_offset.max(base + i64::from(last_delta) + 1);
+        }
         if batch.len() > ATTRIBUTES_AT + 2
             && (&batch[ATTRIBUTES_AT..]).get_u16() & CONTROL_FLAG != 0
         {
@@ -228,7 +361,10 @@ pub fn decode_records(
             });
         }
     }
-    Ok(out)
+    Ok(Decoded {
+        records: out,
+        next_offset,
+    })
 }
 
 #[cfg(test)]
@@ -276,7 +412,14 @@ mod tests {
         let third = batch(15, &["f"]);
         bytes.extend_from_slice(&third[..third.len() - 3]);
         let topic: Arc<str> = Arc::from("t");
-        let records = decode_records(&topic, 2, bytes.freeze(), 11).unwrap();
+        let bytes_copy = bytes.clone();
+        let decoded = decode_records(&topic, 2, bytes.freeze(), 11).unwrap();
+        assert_eq!(
+            decoded.next_offset, 15,
+            "the partial batch at 15 is fetched again"
+        );
+        assert_eq!(scan_next_offset(&bytes_copy, 11), 15);
+        let records = decoded.records;
         let got: Vec<(i64, &[u8])> = records
             .iter()
             .map(|r| (r.offset, r.value.as_deref().unwrap()))
@@ -297,5 +440,51 @@ mod tests {
         bytes[16] = 7; // magic
         let topic: Arc<str> = Arc::from("t");
         assert!(decode_records(&topic, 0, bytes.freeze(), 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+    use bytes::BytesMut;
+
+    #[test]
+    fn next_offset_comes_from_the_batch_header_not_the_last_record() {
+        let mut bytes = BytesMut::new();
+        let record = kafka_protocol::records::Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: kafka_protocol::records::TimestampType::Creation,
+            offset: 22,
+            sequence: -1,
+            timestamp: 0,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers: Default::default(),
+        };
+        let options = kafka_protocol::records::RecordEncodeOptions {
+            version: 2,
+            compression: kafka_protocol::records::Compression::None,
+        };
+        kafka_protocol::records::RecordBatchEncoder::encode(&mut bytes, [&record], &options)
+            .unwrap();
+        // Rewrite the header as compaction leaves it: the batch spans 20..=29 (base offset 20,
+        // last offset delta 9) and only its first record (offset 20) survived. The CRC covers
+        // the last offset delta, so it is recomputed.
+        bytes[..8].copy_from_slice(&20i64.to_be_bytes());
+        bytes[23..27].copy_from_slice(&9i32.to_be_bytes());
+        let crc = crc32c::crc32c(&bytes[21..]);
+        bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+        let topic: Arc<str> = Arc::from("t");
+        let decoded = decode_records(&topic, 0, bytes.freeze(), 23).unwrap();
+        assert!(
+            decoded.records.is_empty(),
+            "offset 20 is before 23 and skipped"
+        );
+        assert_eq!(decoded.next_offset, 30);
     }
 }

@@ -104,11 +104,9 @@ impl GroupConsumer {
         topics: Vec<String>,
     ) -> Result<GroupConsumer> {
         let coordinator_addr = find_coordinator(&client, &config.group_id).await?;
-        let coordinator = if coordinator_addr == client.addr() {
-            client.connect_to(client.addr()).await?
-        } else {
-            client.connect_to(&coordinator_addr).await?
-        };
+        // A connection of its own, also when the coordinator is the bootstrap node: heartbeats
+        // must not queue behind a long-polling fetch.
+        let coordinator = client.connect_to(&coordinator_addr).await?;
         let mut member = GroupConsumer {
             consumer: Consumer::new(client, config.start_from),
             config,

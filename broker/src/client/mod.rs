@@ -20,8 +20,9 @@ mod consumer;
 mod error;
 mod fetch;
 mod group;
-mod partitioner;
 mod producer;
+#[cfg(test)]
+mod tests;
 mod versions;
 
 pub use admin::{BrokerInfo, ClusterMetadata, ConfigEntry, OffsetSpec, PartitionInfo, TopicInfo};
@@ -29,7 +30,10 @@ pub use assignor::range_assign;
 pub use client::{Client, ClientConfig};
 pub use consumer::{Consumer, StartFrom};
 pub use error::{ClientError, Result, kafka_error_name};
-pub use fetch::{ConsumerRecord, FetchOptions, FetchPosition, PartitionFetch, decode_records};
+pub use fetch::{
+    ConsumerRecord, Decoded, FetchOptions, FetchPosition, PartitionFetch, PendingFetch, RawFetch,
+    decode_records,
+};
 pub use group::{GroupConfig, GroupConsumer};
 pub use producer::{
     Acks, BatchAck, Producer, ProducerConfig, ProducerRecord, partition_for_key, produce_batch,

@@ -9,6 +9,7 @@
 //! what is left and waits for every acknowledgement.
 
 use std::collections::HashMap;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -129,15 +130,17 @@ struct PendingBatch {
     bytes: usize,
 }
 
+/// Records acknowledged by one request, and the first partition error it reported.
+type RequestOutcome = (u64, Option<ClientError>);
+
 /// A batching, pipelining producer for one or more topics.
 pub struct Producer {
     client: Client,
     config: ProducerConfig,
-    partition_counts: HashMap<String, i32>,
     round_robin: usize,
     /// Open batches: topic -> one per partition (looked up by `&str`, no allocation per record).
     batches: HashMap<String, Vec<PendingBatch>>,
-    in_flight: JoinSet<Result<BatchAck>>,
+    in_flight: JoinSet<Result<RequestOutcome>>,
     acked: u64,
     first_error: Option<ClientError>,
 }
@@ -148,7 +151,6 @@ impl Producer {
         Producer {
             client,
             config,
-            partition_counts: HashMap::new(),
             round_robin: 0,
             batches: HashMap::new(),
             in_flight: JoinSet::new(),
@@ -162,13 +164,27 @@ impl Producer {
         self.acked
     }
 
-    /// Adds `record` to its partition's batch, sending the batch when it is full. Fails with
-    /// the first error any earlier batch met, or when the topic does not exist.
+    /// Adds `record` to its partition's batch. When a batch is full, it is sent in one Produce
+    /// request together with every other batch that is at least half full (as Kafka's sender
+    /// drains all ready partitions of a broker into one request). Fails with the first error an
+    /// earlier request met, or when the topic does not exist.
     pub async fn send(&mut self, topic: &str, record: ProducerRecord) -> Result<()> {
         if let Some(err) = self.first_error.take() {
             return Err(err);
         }
-        let partitions = self.partition_count(topic).await?;
+        if !self.batches.contains_key(topic) {
+            // First record for this topic: learn its partition count (one Metadata request).
+            let partitions = self.partition_count(topic).await?;
+            let empty = (0..partitions).map(|_| PendingBatch::default()).collect();
+            self.batches.insert(topic.to_owned(), empty);
+        }
+        // One hash lookup per record: the topic's batches also tell the partition count.
+        let Some(batches) = self.batches.get_mut(topic) else {
+            return Err(ClientError::UnknownTopic {
+                topic: topic.to_owned(),
+            });
+        };
+        let partitions = batches.len() as i32;
         let partition = match (record.partition, &record.key) {
             (Some(p), _) if p < 0 || p >= partitions => {
                 return Err(ClientError::InvalidArgument(format!(
@@ -185,25 +201,12 @@ impl Producer {
         let size = record.key.as_ref().map_or(0, Bytes::len)
             + record.value.as_ref().map_or(0, Bytes::len)
             + 16;
-        if !self.batches.contains_key(topic) {
-            let empty = (0..partitions).map(|_| PendingBatch::default()).collect();
-            self.batches.insert(topic.to_owned(), empty);
-        }
-        let Some(batch) = self
-            .batches
-            .get_mut(topic)
-            .and_then(|b| b.get_mut(partition as usize))
-        else {
-            return Err(ClientError::InvalidArgument(format!(
-                "partition {partition} of topic {topic:?} is not known to the producer"
-            )));
-        };
+        let batch = &mut batches[partition as usize];
         let offset_delta = batch.records.len() as i64;
         batch.records.push(to_wire_record(record, offset_delta));
         batch.bytes += size;
         if batch.bytes >= self.config.batch_bytes {
-            let full = std::mem::take(batch);
-            self.dispatch(topic, partition, full.records).await?;
+            self.dispatch(self.config.batch_bytes / 2).await?;
         }
         Ok(())
     }
@@ -211,17 +214,7 @@ impl Producer {
     /// Sends every partly filled batch and waits until every request is acknowledged. Returns
     /// the records acknowledged in total, or the first error.
     pub async fn flush(&mut self) -> Result<u64> {
-        let mut pending = Vec::new();
-        for (topic, batches) in &mut self.batches {
-            for (partition, batch) in batches.iter_mut().enumerate() {
-                if !batch.records.is_empty() {
-                    pending.push((topic.clone(), partition as i32, std::mem::take(batch)));
-                }
-            }
-        }
-        for (topic, partition, batch) in pending {
-            self.dispatch(&topic, partition, batch.records).await?;
-        }
+        self.dispatch(1).await?;
         while let Some(done) = self.in_flight.join_next().await {
             self.settle(done);
         }
@@ -231,10 +224,7 @@ impl Producer {
         }
     }
 
-    async fn partition_count(&mut self, topic: &str) -> Result<i32> {
-        if let Some(&n) = self.partition_counts.get(topic) {
-            return Ok(n);
-        }
+    async fn partition_count(&self, topic: &str) -> Result<i32> {
         let info = self.client.topic(topic).await?;
         let n = info.partitions.len() as i32;
         if n == 0 {
@@ -242,11 +232,12 @@ impl Producer {
                 topic: topic.to_owned(),
             });
         }
-        self.partition_counts.insert(topic.to_owned(), n);
         Ok(n)
     }
 
-    async fn dispatch(&mut self, topic: &str, partition: i32, records: Vec<Record>) -> Result<()> {
+    /// Sends every batch holding at least `min_bytes` in one request, once fewer than
+    /// `max_in_flight` requests are outstanding.
+    async fn dispatch(&mut self, min_bytes: usize) -> Result<()> {
         while self.in_flight.len() >= self.config.max_in_flight.max(1) {
             if let Some(done) = self.in_flight.join_next().await {
                 self.settle(done);
@@ -255,32 +246,75 @@ impl Producer {
         if let Some(err) = self.first_error.take() {
             return Err(err);
         }
-        let encoded = encode_batch(&records, self.config.compression)?;
-        let client = self.client.clone();
-        let acks = self.config.acks;
-        let topic = topic.to_owned();
-        let count = records.len();
-        // Encode here, on the caller's task, so that requests are written in the order batches
-        // were filled; the spawned task only awaits the acknowledgement.
-        let request = produce_request(&topic, partition, encoded, acks, client.timeout_ms());
-        let version = client.version::<ProduceRequest>()?;
-        if acks == Acks::None {
-            client.send_no_response(&request, version).await?;
-            self.acked += count as u64;
+        let mut topic_data = Vec::new();
+        let mut count = 0u64;
+        for (topic, batches) in &mut self.batches {
+            let mut partition_data = Vec::new();
+            for (partition, batch) in batches.iter_mut().enumerate() {
+                if batch.records.is_empty() || batch.bytes < min_bytes {
+                    continue;
+                }
+                let batch = std::mem::take(batch);
+                count += batch.records.len() as u64;
+                let mut data = PartitionProduceData::default();
+                data.index = partition as i32;
+                data.records = Some(encode_batch(&batch.records, self.config.compression)?);
+                partition_data.push(data);
+            }
+            if !partition_data.is_empty() {
+                let mut data = TopicProduceData::default();
+                data.name = TopicName(StrBytes::from_string(topic.clone()));
+                data.partition_data = partition_data;
+                topic_data.push(data);
+            }
+        }
+        if topic_data.is_empty() {
             return Ok(());
         }
+        let mut request = ProduceRequest::default();
+        request.acks = self.config.acks.wire();
+        request.timeout_ms = self.client.timeout_ms();
+        request.topic_data = topic_data;
+        let version = self.client.version::<ProduceRequest>()?;
+        if self.config.acks == Acks::None {
+            self.client.send_no_response(&request, version).await?;
+            self.acked += count;
+            return Ok(());
+        }
+        // The request is written here, before the next one, so that batches of a partition
+        // reach the server in the order they were filled; the task only awaits the answer.
+        let response = self
+            .client
+            .start_request(&request, version, Duration::ZERO)
+            .await?;
+        let counts: Vec<(String, i32, u64)> = request
+            .topic_data
+            .iter()
+            .flat_map(|t| {
+                t.partition_data.iter().map(move |p| {
+                    let records = p.records.as_ref().map_or(0, batch_record_count);
+                    (t.name.0.to_string(), p.index, records)
+                })
+            })
+            .collect();
         self.in_flight.spawn(async move {
-            let response = client
-                .request_at(&request, version, Default::default())
-                .await?;
-            read_ack(&topic, partition, count, &response)
+            let response = response.await?;
+            Ok(read_acks(&counts, &response))
         });
         Ok(())
     }
 
-    fn settle(&mut self, done: std::result::Result<Result<BatchAck>, tokio::task::JoinError>) {
+    fn settle(
+        &mut self,
+        done: std::result::Result<Result<RequestOutcome>, tokio::task::JoinError>,
+    ) {
         match done {
-            Ok(Ok(ack)) => self.acked += ack.records as u64,
+            Ok(Ok((acked, error))) => {
+                self.acked += acked;
+                if let Some(err) = error {
+                    self.first_error.get_or_insert(err);
+                }
+            }
             Ok(Err(err)) => {
                 self.first_error.get_or_insert(err);
             }
@@ -292,6 +326,49 @@ impl Producer {
             }
         }
     }
+}
+
+/// The record count in an encoded batch's header (bytes 57..61 of a RecordBatch v2).
+fn batch_record_count(batch: &Bytes) -> u64 {
+    batch
+        .get(57..61)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64)
+}
+
+/// Counts the records acknowledged per partition; returns the first partition error too.
+fn read_acks(
+    sent: &[(String, i32, u64)],
+    response: &kafka_protocol::messages::ProduceResponse,
+) -> RequestOutcome {
+    let mut acked = 0;
+    let mut first_error = None;
+    for (topic, partition, records) in sent {
+        let answer = response
+            .responses
+            .iter()
+            .filter(|t| t.name.0.as_str() == topic)
+            .flat_map(|t| t.partition_responses.iter())
+            .find(|p| p.index == *partition);
+        match answer {
+            Some(p) if p.error_code == 0 => acked += records,
+            Some(p) => {
+                first_error.get_or_insert_with(|| {
+                    ClientError::kafka(
+                        format!("produce to {topic}-{partition}"),
+                        p.error_code,
+                        p.error_message.as_ref().map(|m| m.to_string()),
+                    )
+                });
+            }
+            None => {
+                first_error.get_or_insert_with(|| ClientError::Protocol {
+                    api: "Produce",
+                    reason: format!("the response has no entry for {topic}-{partition}"),
+                });
+            }
+        }
+    }
+    (acked, first_error)
 }
 
 /// Sends `records` as one batch to one partition and waits for its acknowledgement. Used where
@@ -328,7 +405,7 @@ pub async fn produce_batch(
 
 /// The partition of a keyed record: the broker's murmur2 partitioner, as Kafka's Java client.
 pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
-    super::partitioner::partition_for_key(key, partitions)
+    crate::topic::partition_for_key(key, partitions)
 }
 
 /// Converts a record for the encoder; `offset_delta` is its position in its batch (the encoder
@@ -348,7 +425,10 @@ fn to_wire_record(record: ProducerRecord, offset_delta: i64) -> Record {
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
         offset: offset_delta,
-        sequence: -1,
+        // The encoder starts a new batch whenever `offset - sequence` changes; `sequence =
+        // offset - 1` keeps every record in one batch whose base sequence is -1 (no
+        // idempotence), as a non-idempotent Kafka producer writes it.
+        sequence: offset_delta as i32 - 1,
         timestamp,
         key: record.key,
         value: record.value,
@@ -434,4 +514,25 @@ fn read_ack(
         api: "Produce",
         reason: format!("the response has no entry for {topic}-{partition}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_encode_as_one_batch_without_sequence() {
+        let records: Vec<Record> = (0..500)
+            .map(|i| to_wire_record(ProducerRecord::new(None::<Bytes>, format!("v{i}")), i))
+            .collect();
+        let encoded = encode_batch(&records, Compression::None).unwrap();
+        assert_eq!(batch_record_count(&encoded), 500);
+        let batch_len = u32::from_be_bytes([encoded[8], encoded[9], encoded[10], encoded[11]]);
+        assert_eq!(batch_len as usize + 12, encoded.len(), "exactly one batch");
+        let base_sequence =
+            i32::from_be_bytes([encoded[53], encoded[54], encoded[55], encoded[56]]);
+        assert_eq!(base_sequence, -1);
+        let producer_id = i64::from_be_bytes(encoded[43..51].try_into().unwrap());
+        assert_eq!(producer_id, -1);
+    }
 }
