@@ -17,6 +17,8 @@ from segments import batch_headers, segment_files
 TOPIC = "tail"
 BATCHES = 10
 PER_BATCH = 100
+# 1,200 records are read in well under a second; a read that stalls means a damaged batch is served.
+READ_TIMEOUT_S = 30.0
 
 
 def produce_batches(bootstrap: str, start: int, batches: int) -> list[tuple[int, int]]:
@@ -69,14 +71,14 @@ def test_damaged_tail_recovers_to_last_valid_batch(server, stop, how):
     valid_end = headers[-invalid - 1].next_offset
 
     server.start()
-    log = read_to_high_watermark(server.bootstrap, TOPIC, 1)[0]
+    log = read_to_high_watermark(server.bootstrap, TOPIC, 1, timeout_s=READ_TIMEOUT_S)[0]
     assert [r.offset for r in log] == list(range(valid_end)), f"after recovery the log holds offsets {log[0].offset if log else None}..{log[-1].offset if log else None}, expected 0..{valid_end - 1}"
     assert [r.value for r in log] == [f"v-{i:06d}".encode() for i in range(valid_end)]
 
     # Produce continues right after the last valid batch.
     more = produce_batches(server.bootstrap, 100_000, 2)
     assert [o for _, o in more] == list(range(valid_end, valid_end + 2 * PER_BATCH))
-    log = read_to_high_watermark(server.bootstrap, TOPIC, 1)[0]
+    log = read_to_high_watermark(server.bootstrap, TOPIC, 1, timeout_s=READ_TIMEOUT_S)[0]
     expected = [f"v-{i:06d}".encode() for i in range(valid_end)] + [f"v-{i:06d}".encode() for i in range(100_000, 100_000 + 2 * PER_BATCH)]
     assert [r.value for r in log] == expected
     assert [r.offset for r in log] == list(range(len(expected)))

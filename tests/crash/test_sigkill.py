@@ -57,6 +57,8 @@ class ContinuousProducer(threading.Thread):
                 "reconnect.backoff.max.ms": 250,
                 "retry.backoff.ms": 20,
                 "error_cb": self._on_error,
+                # Refused connections while the server is down are expected: log only worse.
+                "log_level": 2,
             }
         )
 

@@ -102,18 +102,22 @@ class Confluent:
         )
         try:
             consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in range(partitions)])
-            out: list[Consumed] = []
-            deadline = time.monotonic() + TIMEOUT_S
-            while len(out) < expected:
-                assert time.monotonic() < deadline, f"read {len(out)} of {expected} records in {TIMEOUT_S}s"
-                for msg in consumer.consume(num_messages=1000, timeout=0.2):
-                    out.append(_confluent_record(msg))
-            return out
+            return consume_until(consumer, expected)
         finally:
             consumer.close()
 
     def group_member(self, topic: str, group: str) -> "ConfluentMember":
         return ConfluentMember(self.bootstrap, topic, group)
+
+
+def consume_until(consumer: confluent_kafka.Consumer, expected: int) -> list[Consumed]:
+    """Poll an assigned or subscribed consumer until it has `expected` records, within TIMEOUT_S."""
+    out: list[Consumed] = []
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(out) < expected:
+        assert time.monotonic() < deadline, f"read {len(out)} of {expected} records in {TIMEOUT_S}s"
+        out.extend(_confluent_record(m) for m in consumer.consume(num_messages=1000, timeout=0.2))
+    return out
 
 
 def create_topic_confluent(bootstrap: str, topic: str, partitions: int, config: Optional[dict] = None) -> None:
@@ -317,7 +321,7 @@ class MemberThread(threading.Thread):
         self.check_alive()
 
 
-def read_to_high_watermark(bootstrap: str, topic: str, partitions: int) -> dict[int, list[Consumed]]:
+def read_to_high_watermark(bootstrap: str, topic: str, partitions: int, timeout_s: float = TIMEOUT_S) -> dict[int, list[Consumed]]:
     """Every record of every partition, from the log start to the high-water mark at call time."""
     consumer = confluent_kafka.Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"readback-{topic}", "enable.auto.commit": False}
@@ -329,9 +333,9 @@ def read_to_high_watermark(bootstrap: str, topic: str, partitions: int) -> dict[
             records: list[Consumed] = []
             if high > low:
                 consumer.assign([confluent_kafka.TopicPartition(topic, p, low)])
-                deadline = time.monotonic() + TIMEOUT_S
+                deadline = time.monotonic() + timeout_s
                 while not records or records[-1].offset < high - 1:
-                    assert time.monotonic() < deadline, f"partition {p}: read up to {records[-1].offset if records else None} of {low}..{high} in {TIMEOUT_S}s"
+                    assert time.monotonic() < deadline, f"partition {p}: read up to {records[-1].offset if records else None} of {low}..{high} in {timeout_s}s"
                     records.extend(_confluent_record(m) for m in consumer.consume(num_messages=1000, timeout=0.2))
                 records = [r for r in records if r.offset < high]
             out[p] = records

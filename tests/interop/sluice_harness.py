@@ -53,7 +53,9 @@ def free_port() -> int:
 
 
 def wait_until(what: str, probe: Callable[[], Optional[T]], timeout_s: float, interval_s: float = 0.05) -> T:
-    """Poll `probe` until it returns something other than None/False; fail after `timeout_s`."""
+    """Poll `probe` until it returns something other than None/False; fail after `timeout_s`.
+
+    Exceptions from the probe count as "not yet", except `WaitAborted`, which ends the wait."""
     deadline = time.monotonic() + timeout_s
     last_error: Optional[BaseException] = None
     while True:
@@ -61,6 +63,8 @@ def wait_until(what: str, probe: Callable[[], Optional[T]], timeout_s: float, in
             value = probe()
             if value is not None and value is not False:
                 return value
+        except WaitAborted:
+            raise
         except Exception as e:  # the probe may fail while the thing it waits for is not ready
             last_error = e
         if time.monotonic() >= deadline:
@@ -185,7 +189,11 @@ class SluiceServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-class ServerExited(RuntimeError):
+class WaitAborted(Exception):
+    """Raised by a probe when waiting longer cannot help: `wait_until` gives up at once."""
+
+
+class ServerExited(WaitAborted):
     """The server process exited while we waited for it to become ready."""
 
     def __init__(self, code: int, log_tail: str):
