@@ -7,7 +7,10 @@ independent murmur2 put it; and what kcat produces, `sluice topic consume` reads
 
 from __future__ import annotations
 
+import os
 import subprocess
+
+import pytest
 
 from kcat_client import Kcat
 from sluice_harness import sluice_bin
@@ -50,3 +53,26 @@ def test_cli_describe_lists_partitions_after_create(server):
     description = sluice(server, "describe", "described")
     assert "retention.ms" in description and "3600000" in description, description
 
+
+
+
+@pytest.mark.parametrize("command", [["list"], ["describe", "piped"], ["consume", "piped", "--from-beginning", "--max-messages", "10"]])
+def test_cli_output_into_a_closed_pipe_does_not_panic(server, command):
+    # `sluice topic ... | head -1`: once head has exited, writes fail with EPIPE. A CLI should stop
+    # quietly (as cat or kcat do), not panic with a backtrace. The pipe's read end is closed before
+    # the command starts, so its first write fails, deterministically.
+    sluice(server, "create", "piped", "--partitions", "1")
+    sluice(server, "produce", "piped", stdin=b"".join(b"line-%d\n" % i for i in range(10)))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [str(sluice_bin()), "topic", "--bootstrap", server.bootstrap, *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT_S,
+        )
+    finally:
+        os.close(write_end)
+    stderr = result.stderr.decode(errors="replace")
+    assert "panicked" not in stderr, f"sluice topic {' '.join(command)} panicked on a closed stdout:\n{stderr[:600]}"
