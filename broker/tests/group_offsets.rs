@@ -169,3 +169,79 @@ async fn members_of_a_live_group_must_name_their_generation() {
     assert_eq!(resp.topics[0].partitions[0].error_code, 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn deleted_groups_lose_their_offsets_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), test_config()).await;
+    let mut c = Client::connect(server.addr).await;
+    c.send(
+        7,
+        &CreateTopicsRequest::default().with_topics(vec![
+            CreatableTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_num_partitions(1)
+                .with_replication_factor(1),
+        ]),
+    )
+    .await;
+    c.send(8, &commit("doomed", "t", &[(0, 4)])).await;
+    c.send(8, &commit("kept", "t", &[(0, 6)])).await;
+    let delete = DeleteGroupsRequest::default()
+        .with_groups_names(vec![GroupId(s("doomed")), GroupId(s("never-existed"))]);
+    let resp = c.send(2, &delete).await;
+    assert_eq!(resp.results[0].error_code, 0);
+    assert_eq!(
+        resp.results[1].error_code,
+        ResponseError::GroupIdNotFound.code()
+    );
+    server.stop().await;
+
+    let server = start(dir.path(), test_config()).await;
+    let mut c = Client::connect(server.addr).await;
+    let fetch = |group: &str| {
+        OffsetFetchRequest::default()
+            .with_group_id(GroupId(s(group)))
+            .with_topics(Some(vec![
+                OffsetFetchRequestTopic::default()
+                    .with_name(TopicName(s("t")))
+                    .with_partition_indexes(vec![0]),
+            ]))
+    };
+    let doomed = c.send(7, &fetch("doomed")).await;
+    assert_eq!(doomed.topics[0].partitions[0].committed_offset, -1);
+    let kept = c.send(7, &fetch("kept")).await;
+    assert_eq!(kept.topics[0].partitions[0].committed_offset, 6);
+    let listed = c.send(4, &ListGroupsRequest::default()).await;
+    let ids: Vec<&str> = listed.groups.iter().map(|g| g.group_id.as_str()).collect();
+    assert_eq!(ids, vec!["kept"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_topic_drops_its_committed_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), test_config()).await;
+    let mut c = Client::connect(server.addr).await;
+    let create = CreateTopicsRequest::default().with_topics(vec![
+        CreatableTopic::default()
+            .with_name(TopicName(s("again")))
+            .with_num_partitions(1)
+            .with_replication_factor(1),
+    ]);
+    assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+    c.send(8, &commit("g", "again", &[(0, 12)])).await;
+    let delete = DeleteTopicsRequest::default().with_topic_names(vec![TopicName(s("again"))]);
+    assert_eq!(c.send(5, &delete).await.responses[0].error_code, 0);
+    assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s("g")))
+        .with_topics(Some(vec![
+            OffsetFetchRequestTopic::default()
+                .with_name(TopicName(s("again")))
+                .with_partition_indexes(vec![0]),
+        ]));
+    let resp = c.send(7, &fetch).await;
+    assert_eq!(resp.topics[0].partitions[0].committed_offset, -1);
+    server.stop().await;
+}

@@ -320,3 +320,29 @@ async fn create_validate_describe_and_delete_topics() {
     assert!(init.producer_id.0 >= 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_ends_a_parked_long_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), test_config()).await;
+    let mut c = Client::connect(server.addr).await;
+    c.send(7, &create("quiet", 1)).await;
+    // A fetch that would wait 30 s for data that never comes.
+    let id = c.send_only(12, &fetch("quiet", 0, 0, 30_000)).await;
+    // Give the server the request before shutting down: a round trip on another connection and
+    // a short pause (this only lets the fetch be read; nothing is measured).
+    let mut other = Client::connect(server.addr).await;
+    other.send(3, &ApiVersionsRequest::default()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.stop().await;
+    // The parked fetch was answered (empty) when the server stopped, not after its 30 s.
+    let resp = c.recv::<FetchRequest>(12, id).await;
+    assert_eq!(resp.responses[0].partitions[0].error_code, 0);
+    assert!(
+        resp.responses[0].partitions[0]
+            .records
+            .as_ref()
+            .unwrap()
+            .is_empty()
+    );
+}

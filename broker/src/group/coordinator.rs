@@ -14,6 +14,8 @@ use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 
+pub use super::member::{JoinParams, JoinResult, JoinedMember, Member, Reply, SyncResult};
+
 /// Kafka's group states, named as DescribeGroups reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupState {
@@ -36,141 +38,6 @@ impl GroupState {
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
         }
-    }
-}
-
-/// What a member sent in JoinGroup.
-#[derive(Debug, Clone)]
-pub struct JoinParams {
-    /// Empty on a first join.
-    pub member_id: String,
-    /// Static membership id (KIP-345), if any.
-    pub group_instance_id: Option<String>,
-    /// The client's id, used as the prefix of new member ids.
-    pub client_id: String,
-    /// The client's address.
-    pub client_host: String,
-    /// A member silent for longer than this is expelled.
-    pub session_timeout: Duration,
-    /// How long a rebalance waits for this member to rejoin.
-    pub rebalance_timeout: Duration,
-    /// Usually "consumer".
-    pub protocol_type: String,
-    /// Assignment strategies in preference order, with the member's subscription metadata.
-    pub protocols: Vec<(String, Bytes)>,
-    /// JoinGroup v4+: a first join is answered with MEMBER_ID_REQUIRED and a fresh id.
-    pub require_known_member_id: bool,
-}
-
-/// One member as the leader sees it in the join response.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JoinedMember {
-    /// The member's id.
-    pub member_id: String,
-    /// Its static id, if any.
-    pub group_instance_id: Option<String>,
-    /// Its metadata for the chosen protocol.
-    pub metadata: Bytes,
-}
-
-/// The answer to a JoinGroup.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JoinResult {
-    /// Kafka error code (0 = none).
-    pub error_code: i16,
-    /// The generation the member joined.
-    pub generation_id: i32,
-    /// The group's protocol type.
-    pub protocol_type: Option<String>,
-    /// The chosen assignment strategy.
-    pub protocol_name: Option<String>,
-    /// The leader's member id.
-    pub leader: String,
-    /// The member's (possibly new) id.
-    pub member_id: String,
-    /// Every member with its metadata; only filled for the leader.
-    pub members: Vec<JoinedMember>,
-}
-
-impl JoinResult {
-    /// A failed join.
-    pub fn error(code: i16, member_id: String) -> JoinResult {
-        JoinResult {
-            error_code: code,
-            generation_id: -1,
-            protocol_type: None,
-            protocol_name: None,
-            leader: String::new(),
-            member_id,
-            members: Vec::new(),
-        }
-    }
-}
-
-/// The answer to a SyncGroup.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncResult {
-    /// Kafka error code (0 = none).
-    pub error_code: i16,
-    /// The group's protocol type.
-    pub protocol_type: Option<String>,
-    /// The chosen assignment strategy.
-    pub protocol_name: Option<String>,
-    /// This member's assignment, as the leader encoded it.
-    pub assignment: Bytes,
-}
-
-impl SyncResult {
-    fn error(code: i16) -> SyncResult {
-        SyncResult {
-            error_code: code,
-            protocol_type: None,
-            protocol_name: None,
-            assignment: Bytes::new(),
-        }
-    }
-}
-
-/// An answer available now, or one that arrives when the group's rebalance moves on.
-#[derive(Debug)]
-pub enum Reply<T> {
-    /// The answer is ready.
-    Now(T),
-    /// Wait on this channel; it is closed (with no value) if the member is expelled first.
-    Later(oneshot::Receiver<T>),
-}
-
-/// A member of a group.
-#[derive(Debug)]
-pub struct Member {
-    /// The member's id.
-    pub id: String,
-    /// Static membership id.
-    pub group_instance_id: Option<String>,
-    /// The client id it connected with.
-    pub client_id: String,
-    /// The client's address.
-    pub client_host: String,
-    /// Session timeout it asked for.
-    pub session_timeout: Duration,
-    /// Rebalance timeout it asked for.
-    pub rebalance_timeout: Duration,
-    /// Strategies with metadata, in preference order.
-    pub protocols: Vec<(String, Bytes)>,
-    /// The assignment from the last completed sync.
-    pub assignment: Bytes,
-    last_seen: Instant,
-    join_waiter: Option<oneshot::Sender<JoinResult>>,
-    sync_waiter: Option<oneshot::Sender<SyncResult>>,
-}
-
-impl Member {
-    fn metadata_for(&self, protocol: &str) -> Bytes {
-        self.protocols
-            .iter()
-            .find(|(name, _)| name == protocol)
-            .map(|(_, m)| m.clone())
-            .unwrap_or_default()
     }
 }
 
@@ -301,6 +168,7 @@ impl Group {
         };
 
         let (tx, rx) = oneshot::channel();
+        let existed = self.members.contains_key(&member_id);
         let unchanged = self
             .members
             .get(&member_id)
@@ -332,17 +200,29 @@ impl Group {
         self.protocol_type = Some(p.protocol_type);
 
         match self.state {
-            // A follower that rejoins with the same subscription (it may have lost the response)
-            // gets the current generation back without disturbing the others.
+            // A member that rejoins with the same subscription (it may have lost the response)
+            // gets the current generation back without disturbing the others; in Stable only a
+            // follower does, since a leader rejoining means it wants a new assignment.
             GroupState::Stable | GroupState::CompletingRebalance
-                if unchanged && self.leader.as_deref() != Some(member_id.as_str()) =>
+                if unchanged
+                    && (self.state == GroupState::CompletingRebalance
+                        || self.leader.as_deref() != Some(member_id.as_str())) =>
             {
                 if let Some(m) = self.members.get_mut(&member_id) {
                     m.join_waiter = None;
                 }
                 return Reply::Now(self.join_result(&member_id));
             }
-            GroupState::PreparingRebalance => {}
+            // During the initial delay of an empty group, each new member extends the wait by
+            // another delay (up to the rebalance deadline), as Kafka's InitialDelayedJoin does, so
+            // consumers started a few seconds apart share the first generation.
+            GroupState::PreparingRebalance => {
+                if let (Some(until), Some(deadline)) = (self.delay_until, self.rebalance_deadline)
+                    && !existed
+                {
+                    self.delay_until = Some((now + self.initial_delay).min(deadline).max(until));
+                }
+            }
             _ => self.prepare_rebalance(now),
         }
         self.try_complete_join(now);

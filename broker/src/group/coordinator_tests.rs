@@ -209,3 +209,34 @@ fn last_member_leaving_empties_the_group() {
     assert!(g.is_idle());
     assert_eq!(g.leave(&a, None, t0), ResponseError::UnknownMemberId.code());
 }
+
+#[test]
+fn rejoining_with_the_same_subscription_returns_the_current_generation() {
+    let t0 = Instant::now();
+    let (mut g, a, b) = stable_pair(t0);
+    let follower = if g.leader() == Some(a.as_str()) { b } else { a };
+    // Same client, same subscription metadata as when it joined.
+    let client = follower.split('-').next().unwrap().to_string();
+    let r = now_value(g.join(params(&follower, &client, &["range"]), t0 + 3 * SEC));
+    assert_eq!((r.error_code, r.generation_id), (0, 1));
+    assert!(r.members.is_empty());
+    assert_eq!(g.state(), GroupState::Stable, "no rebalance");
+    // The leader rejoining starts a new generation.
+    let leader = g.leader().unwrap().to_string();
+    let _rx = later(g.join(params(&leader, "x", &["range"]), t0 + 3 * SEC));
+    assert_eq!(g.state(), GroupState::PreparingRebalance);
+}
+
+#[test]
+fn each_new_member_extends_the_initial_delay() {
+    let t0 = Instant::now();
+    let mut g = Group::new("g", 3 * SEC);
+    let (_a, mut rx_a) = join_new(&mut g, "a", &["range"], t0);
+    // b arrives 2 s later: the first generation now waits until 5 s.
+    let (_b, mut rx_b) = join_new(&mut g, "b", &["range"], t0 + 2 * SEC);
+    g.tick(t0 + 4 * SEC);
+    assert!(rx_a.try_recv().is_err(), "still within the extended delay");
+    g.tick(t0 + 5 * SEC);
+    assert_eq!(rx_a.try_recv().unwrap().generation_id, 1);
+    assert_eq!(rx_b.try_recv().unwrap().generation_id, 1);
+}

@@ -1,4 +1,4 @@
-//! DescribeGroups and ListGroups: what admin tools (`kafka-consumer-groups`, kcat -L) show.
+//! DescribeGroups and ListGroups: what admin tools (`kafka-consumer-groups`) show.
 
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::list_groups_response::ListedGroup;
@@ -9,8 +9,8 @@ use kafka_protocol::messages::{
 use crate::protocol::dispatch::{Context, Header};
 use crate::protocol::sb;
 
-/// Handle a DescribeGroups request. A group unknown to the coordinator is reported as `Dead`
-/// (with members' offsets possibly still stored, as Kafka does) when it has no offsets, else `Empty`.
+/// Handle a DescribeGroups request. A group without live members is reported as `Empty` when it
+/// has committed offsets and as `Dead` (Kafka's answer for an unknown group) when it has none.
 pub async fn describe(
     ctx: &Context,
     _header: &Header,

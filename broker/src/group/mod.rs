@@ -6,9 +6,11 @@
 //! requests into calls on those and back.
 
 pub mod coordinator;
+pub mod member;
 pub mod offsets;
 pub mod registry;
 
+pub(crate) mod delete;
 pub(crate) mod describe;
 pub(crate) mod find_coordinator;
 pub(crate) mod heartbeat;

@@ -23,7 +23,8 @@ pub async fn handle(
 ) -> OffsetCommitResponse {
     let group = req.group_id.as_str();
     let generation = req.generation_id_or_member_epoch;
-    let group_error = if group.is_empty() {
+    // Offsets are stored with Kafka's OffsetCommitKey, whose strings carry an INT16 length.
+    let group_error = if group.is_empty() || group.len() > i16::MAX as usize {
         Some(ResponseError::InvalidGroupId.code())
     } else {
         ctx.groups

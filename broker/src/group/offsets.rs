@@ -127,6 +127,46 @@ impl OffsetStore {
         Ok(())
     }
 
+    /// Delete every committed offset of `group` (tombstones in `__consumer_offsets`, fsynced);
+    /// returns how many were deleted.
+    pub async fn delete_group(&self, group: &str) -> Result<usize, OffsetStoreError> {
+        self.delete_where(|(g, _, _)| g == group).await
+    }
+
+    /// Delete every group's offsets for `topic` (the topic was deleted, as Kafka does).
+    pub async fn delete_topic(&self, topic: &str) -> Result<usize, OffsetStoreError> {
+        self.delete_where(|(_, t, _)| t == topic).await
+    }
+
+    async fn delete_where(
+        &self,
+        matches: impl Fn(&Key) -> bool,
+    ) -> Result<usize, OffsetStoreError> {
+        let _guard = self.write.lock().await;
+        let keys: Vec<Key> = self
+            .offsets
+            .lock()
+            .keys()
+            .filter(|k| matches(k))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let now = crate::log::now_ms();
+        let records: Vec<_> = keys
+            .iter()
+            .map(|(g, t, p)| new_record(Some(&encode_key(g, t, *p)), None, now))
+            .collect();
+        let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
+        log.append_records(&records, Durability::Fsynced).await?;
+        let mut map = self.offsets.lock();
+        for k in &keys {
+            map.remove(k);
+        }
+        Ok(keys.len())
+    }
+
     /// The committed offset of one partition.
     pub fn fetch(&self, group: &str, topic: &str, partition: i32) -> Option<CommittedOffset> {
         self.offsets

@@ -108,6 +108,23 @@ impl GroupCoordinator {
         self.groups.lock().get_mut(id).map(f)
     }
 
+    /// Forget group `id` if it has no members; false when it has some.
+    pub fn remove_if_empty(&self, id: &str) -> bool {
+        let mut groups = self.groups.lock();
+        match groups.get(id) {
+            Some(g) if g.members().next().is_some() => false,
+            _ => {
+                groups.remove(id);
+                true
+            }
+        }
+    }
+
+    /// Does group `id` have live state (members or a pending join)?
+    pub fn is_live(&self, id: &str) -> bool {
+        self.groups.lock().contains_key(id)
+    }
+
     /// Ids of all groups: those with members and those with committed offsets.
     pub fn group_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.groups.lock().keys().cloned().collect();

@@ -10,7 +10,6 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use super::dispatch::{Context, Header};
 use super::sb;
 use crate::TopicConfig;
-use crate::topic::{CONFIG_NAMES, TimestampType};
 
 /// Kafka's ConfigResource types.
 const RESOURCE_TOPIC: i8 = 2;
@@ -31,44 +30,18 @@ pub struct ConfigEntry {
     pub source: i8,
 }
 
-/// The value of a topic config by its Kafka name.
-pub fn config_value(c: &TopicConfig, name: &str) -> Option<String> {
-    Some(match name {
-        "retention.ms" => c.retention_ms.to_string(),
-        "retention.bytes" => c.retention_bytes.to_string(),
-        "segment.bytes" => c.segment_bytes.to_string(),
-        "segment.ms" => c.segment_ms.to_string(),
-        "cleanup.policy" => match (c.cleanup_policy.compact, c.cleanup_policy.delete) {
-            (true, true) => "compact,delete".to_string(),
-            (true, false) => "compact".to_string(),
-            _ => "delete".to_string(),
-        },
-        "delete.retention.ms" => c.delete_retention_ms.to_string(),
-        "min.compaction.lag.ms" => c.min_compaction_lag_ms.to_string(),
-        "max.message.bytes" => c.max_message_bytes.to_string(),
-        "message.timestamp.type" => match c.timestamp_type {
-            TimestampType::CreateTime => "CreateTime".to_string(),
-            TimestampType::LogAppendTime => "LogAppendTime".to_string(),
-        },
-        "index.interval.bytes" => c.index_interval_bytes.to_string(),
-        _ => return None,
-    })
-}
-
-/// Every config of a topic, overrides marked as such.
+/// Every config of a topic (Kafka's names, effective values), overrides marked as such.
 pub fn topic_entries(c: &TopicConfig) -> Vec<ConfigEntry> {
-    CONFIG_NAMES
-        .iter()
-        .filter_map(|name| {
-            Some(ConfigEntry {
-                name: name.to_string(),
-                value: config_value(c, name)?,
-                source: if c.overrides.contains_key(*name) {
-                    SOURCE_TOPIC
-                } else {
-                    SOURCE_DEFAULT
-                },
-            })
+    c.to_kafka_configs()
+        .into_iter()
+        .map(|(name, value)| ConfigEntry {
+            source: if c.overrides.contains_key(&name) {
+                SOURCE_TOPIC
+            } else {
+                SOURCE_DEFAULT
+            },
+            name,
+            value,
         })
         .collect()
 }
@@ -150,7 +123,8 @@ mod tests {
         let overrides = [("cleanup.policy".to_string(), "compact".to_string())].into();
         let c = TopicConfig::default().with_overrides(&overrides).unwrap();
         let entries = topic_entries(&c);
-        assert_eq!(entries.len(), CONFIG_NAMES.len());
+        assert_eq!(entries.len(), c.to_kafka_configs().len());
+        assert!(entries.iter().any(|e| e.name == "min.insync.replicas"));
         let policy = entries.iter().find(|e| e.name == "cleanup.policy").unwrap();
         assert_eq!(
             (policy.value.as_str(), policy.source),

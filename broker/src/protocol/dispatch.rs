@@ -18,7 +18,8 @@ use tracing::debug;
 
 use super::frame::RequestFrame;
 use super::{
-    ServerConfig, api_versions, configs, fetch, list_offsets, metadata, produce, producer, topics,
+    ServerConfig, api_versions, configs, fetch, list_offsets, metadata, produce, producer, records,
+    topics,
 };
 use crate::Broker;
 use crate::group::{self, GroupCoordinator};
@@ -202,6 +203,7 @@ pub async fn dispatch(ctx: &Context, h: Header) -> Result<Option<BytesMut>, Disp
         ApiKey::ListOffsets => route!(ctx, h, key, ListOffsetsRequest, list_offsets::handle),
         ApiKey::CreateTopics => route!(ctx, h, key, CreateTopicsRequest, topics::create),
         ApiKey::DeleteTopics => route!(ctx, h, key, DeleteTopicsRequest, topics::delete),
+        ApiKey::DeleteRecords => route!(ctx, h, key, DeleteRecordsRequest, records::delete),
         ApiKey::DescribeConfigs => route!(ctx, h, key, DescribeConfigsRequest, configs::describe),
         ApiKey::InitProducerId => route!(ctx, h, key, InitProducerIdRequest, producer::init),
         ApiKey::FindCoordinator => {
@@ -237,6 +239,7 @@ pub async fn dispatch(ctx: &Context, h: Header) -> Result<Option<BytesMut>, Disp
             )
         }
         ApiKey::ListGroups => route!(ctx, h, key, ListGroupsRequest, group::describe::list),
+        ApiKey::DeleteGroups => route!(ctx, h, key, DeleteGroupsRequest, group::delete::handle),
         _ => Some(unsupported_frame(h.correlation_id)),
     };
     Ok(response)

@@ -8,7 +8,8 @@
 //! - [`dispatch`]: header decoding, routing to one handler per API, response framing.
 //! - one file per API family: [`api_versions`], [`metadata`], [`produce`], [`fetch`],
 //!   [`list_offsets`], [`topics`] (CreateTopics/DeleteTopics), [`configs`] (DescribeConfigs),
-//!   [`producer`] (InitProducerId); the group APIs live in [`crate::group`].
+//!   [`producer`] (InitProducerId), [`records`] (DeleteRecords); the group APIs live in
+//!   [`crate::group`].
 //!
 //! Every message is encoded and decoded by the `kafka-protocol` crate; the versions served are
 //! listed once, in [`api_versions::SUPPORTED`].
@@ -25,6 +26,7 @@ mod list_offsets;
 mod metadata;
 mod produce;
 mod producer;
+mod records;
 mod topics;
 
 pub use server::{ServerConfig, ServerError, serve};

@@ -14,6 +14,7 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{
     CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
 };
+use tracing::warn;
 use uuid::Uuid;
 
 use super::configs::topic_entries;
@@ -116,6 +117,7 @@ pub async fn delete(
     _header: &Header,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
+    let mut deleted = Vec::new();
     let responses = req
         .topic_names
         .iter()
@@ -129,12 +131,22 @@ pub async fn delete(
                     )));
             }
             match ctx.broker.delete_topic(name.as_str()) {
-                Ok(()) => out,
+                Ok(()) => {
+                    deleted.push(name.to_string());
+                    out
+                }
                 Err(e) => out
                     .with_error_code(e.response_error().code())
                     .with_error_message(Some(sb(e.to_string()))),
             }
         })
         .collect::<Vec<_>>();
+    // Committed offsets of a deleted topic go too, so a topic created again under the same name
+    // is not read from stale positions.
+    for topic in deleted {
+        if let Err(err) = ctx.groups.offsets.delete_topic(&topic).await {
+            warn!(%topic, %err, "cannot delete the committed offsets of a deleted topic");
+        }
+    }
     DeleteTopicsResponse::default().with_responses(responses)
 }
