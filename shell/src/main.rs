@@ -22,8 +22,11 @@ use tracing_subscriber::EnvFilter;
 use crate::error::CliError;
 
 /// Sluice: a streaming SQL engine with a built-in Kafka-compatible broker.
+///
+/// Without a command, runs a local server on ./sluice-data with the Kafka API on 127.0.0.1:9092
+/// (the same as `sluice server`).
 #[derive(Debug, Parser)]
-#[command(name = "sluice", version, about)]
+#[command(name = "sluice", version)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -43,6 +46,10 @@ enum Command {
         /// group.initial.rebalance.delay.ms).
         #[arg(long, default_value_t = 3000)]
         group_initial_rebalance_delay_ms: u64,
+        /// host:port that clients are told to connect to (Kafka's advertised.listeners), when it
+        /// differs from --kafka-addr, e.g. behind NAT or when listening on 0.0.0.0.
+        #[arg(long)]
+        advertised_addr: Option<String>,
     },
     /// Create, list, describe, delete topics; produce and consume lines.
     Topic {
@@ -62,13 +69,19 @@ enum Command {
 }
 
 fn main() {
+    let cli = Cli::parse();
+    // The server logs what it does at info; client commands and the benchmark only warnings, so
+    // their output stays readable. RUST_LOG overrides both.
+    let default_level = match cli.command {
+        None | Some(Command::Server { .. }) => "info",
+        Some(_) => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,8 +109,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             kafka_addr,
             group_initial_rebalance_delay_ms,
+            advertised_addr,
         }) => {
             let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
+            options.advertised_addr = advertised_addr;
             options.group_initial_rebalance_delay =
                 Duration::from_millis(group_initial_rebalance_delay_ms);
             server::run(&options).await

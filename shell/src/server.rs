@@ -27,6 +27,9 @@ pub struct ServerOptions {
     pub kafka_addr: String,
     /// Kafka's `group.initial.rebalance.delay.ms`.
     pub group_initial_rebalance_delay: Duration,
+    /// `host:port` written into Metadata and FindCoordinator answers; the bound address if
+    /// `None`.
+    pub advertised_addr: Option<String>,
 }
 
 impl ServerOptions {
@@ -36,6 +39,7 @@ impl ServerOptions {
             data_dir: data_dir.into(),
             kafka_addr: kafka_addr.to_owned(),
             group_initial_rebalance_delay: ServerConfig::default().group.initial_rebalance_delay,
+            advertised_addr: None,
         }
     }
 }
@@ -72,15 +76,17 @@ impl LocalServer {
         let addr = listener
             .local_addr()
             .map_err(|e| CliError::Server(format!("cannot read the listener's address: {e}")))?;
+        let mut config = ServerConfig::default();
+        config.group.initial_rebalance_delay = options.group_initial_rebalance_delay;
+        if let Some(advertised) = &options.advertised_addr {
+            let (host, port) = parse_host_port(advertised)?;
+            config.advertised_host = Some(host);
+            config.advertised_port = Some(port);
+        }
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(
-            broker.clone(),
-            listener,
-            ServerConfig::default(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(serve(broker.clone(), listener, config, async move {
+            let _ = stopped.await;
+        }));
         let task = tokio::spawn(async move {
             match task.await {
                 Ok(Ok(())) => Ok(()),
@@ -115,6 +121,18 @@ impl LocalServer {
     }
 }
 
+/// Splits `host:port` (IPv6 hosts in brackets).
+fn parse_host_port(addr: &str) -> Result<(String, u16), CliError> {
+    let bad = || CliError::Usage(format!("--advertised-addr {addr:?} is not host:port"));
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
 /// Runs `sluice server` until SIGINT or SIGTERM.
 pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
     let server = LocalServer::start(options).await?;
@@ -147,5 +165,25 @@ async fn wait_for_signal() -> Result<(), CliError> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await.map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_addresses_parse() {
+        assert_eq!(
+            parse_host_port("kafka.example:9093").unwrap(),
+            ("kafka.example".to_owned(), 9093)
+        );
+        assert_eq!(
+            parse_host_port("[::1]:9092").unwrap(),
+            ("::1".to_owned(), 9092)
+        );
+        assert!(parse_host_port("nohost").is_err());
+        assert!(parse_host_port(":9092").is_err());
+        assert!(parse_host_port("h:99999").is_err());
     }
 }

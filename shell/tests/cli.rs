@@ -197,6 +197,25 @@ fn create_list_describe_produce_consume() {
     let out = ok(&server.topic(&["consume", "orders", "--timeout-ms", "500"]));
     assert_eq!(out, "");
 
+    // acks=1 is acknowledged; acks=0 is only sent, and still arrives.
+    let out = ok(&server.topic_with_input(&["produce", "orders", "--acks", "1"], "one\n"));
+    assert_eq!(out.trim(), "1 records acknowledged");
+    let out = ok(&server.topic_with_input(&["produce", "orders", "--acks", "0"], "zero\n"));
+    assert_eq!(out.trim(), "1 records sent (acks=0, not acknowledged)");
+    let all = ok(&server.topic(&[
+        "consume",
+        "orders",
+        "--from-beginning",
+        "--max-messages",
+        "32",
+        "--timeout-ms",
+        "5000",
+    ]));
+    assert!(
+        all.lines().any(|l| l == "one") && all.lines().any(|l| l == "zero"),
+        "{all}"
+    );
+
     let out = ok(&server.topic(&["delete", "orders"]));
     assert!(out.contains("Deleted topic orders"), "{out}");
     assert!(lines(&ok(&server.topic(&["list"]))).is_empty());

@@ -15,16 +15,10 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
-use kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
-use kafka_protocol::messages::offset_fetch_request::{
-    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
-};
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
     FindCoordinatorRequest, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
-    OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest, TopicName,
+    SyncGroupRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use tracing::{Instrument, debug, info, warn};
@@ -37,6 +31,7 @@ use super::client::Client;
 use super::consumer::{Consumer, StartFrom};
 use super::error::{ClientError, Result, check};
 use super::fetch::ConsumerRecord;
+use super::group_offsets;
 
 const MEMBER_ID_REQUIRED: i16 = 79;
 
@@ -163,46 +158,14 @@ impl GroupConsumer {
 
     /// Commits `offsets` (topic, partition -> next offset to read) for the group.
     pub async fn commit(&self, offsets: &BTreeMap<(String, i32), i64>) -> Result<()> {
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-        for ((topic, partition), offset) in offsets {
-            let mut p = OffsetCommitRequestPartition::default();
-            p.partition_index = *partition;
-            p.committed_offset = *offset;
-            p.committed_metadata = Some(StrBytes::from_static_str(""));
-            by_topic.entry(topic).or_default().push(p);
-        }
-        let mut request = OffsetCommitRequest::default();
-        request.group_id = group_id(&self.config.group_id);
-        request.generation_id_or_member_epoch = self.membership.generation;
-        request.member_id = StrBytes::from_string(self.membership.member_id.clone());
-        request.topics = by_topic
-            .into_iter()
-            .map(|(topic, partitions)| {
-                let mut t = OffsetCommitRequestTopic::default();
-                t.name = topic_name(topic);
-                t.partitions = partitions;
-                t
-            })
-            .collect();
-        let response = self.coordinator.request(&request).await?;
-        for topic in response.topics {
-            for p in topic.partitions {
-                check(
-                    p.error_code,
-                    || {
-                        format!(
-                            "commit offset of {}-{} for group {:?}",
-                            topic.name.0, p.partition_index, self.config.group_id
-                        )
-                    },
-                    None,
-                )?;
-            }
-        }
-        Ok(())
+        group_offsets::commit(
+            &self.coordinator,
+            &self.config.group_id,
+            self.membership.generation,
+            &self.membership.member_id,
+            offsets,
+        )
+        .await
     }
 
     /// Leaves the group, so that the remaining members rebalance without waiting for the
@@ -243,15 +206,22 @@ impl GroupConsumer {
             task.abort();
         }
         self.rejoin.store(false, Ordering::Release);
+        // A rebalance that restarts under us, or a coordinator still loading, is retried for
+        // about one rebalance timeout; anything else is the caller's error.
+        let deadline = tokio::time::Instant::now() + self.config.rebalance_timeout;
         loop {
-            let joined = self.join_group().await?;
-            match self.sync_group(joined).await {
+            let attempt = match self.join_group().await {
+                Ok(joined) => self.sync_group(joined).await,
+                Err(err) => Err(err),
+            };
+            match attempt {
                 Ok(assignment) => {
                     self.assignment = assignment;
                     break;
                 }
-                Err(err) if err.kafka_code() == Some(ResponseError::RebalanceInProgress.code()) => {
-                    debug!(group = %self.config.group_id, "rebalance during sync; joining again");
+                Err(err) if rejoinable(&err) && tokio::time::Instant::now() < deadline => {
+                    debug!(group = %self.config.group_id, %err, "joining again");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 Err(err) => return Err(err),
             }
@@ -388,80 +358,13 @@ impl GroupConsumer {
     /// OffsetFetch for the assigned partitions: (topic, partition) -> committed offset (-1
     /// when none).
     async fn fetch_committed(&self) -> Result<BTreeMap<(String, i32), i64>> {
-        let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for (topic, partition) in &self.assignment {
-            by_topic.entry(topic).or_default().push(*partition);
-        }
-        let mut out = BTreeMap::new();
-        if by_topic.is_empty() {
-            return Ok(out);
-        }
-        let version = self.coordinator.version::<OffsetFetchRequest>()?;
-        let mut request = OffsetFetchRequest::default();
-        let context = || {
-            format!(
-                "fetch committed offsets of group {:?}",
-                self.config.group_id
-            )
-        };
-        if version >= 8 {
-            let mut group = OffsetFetchRequestGroup::default();
-            group.group_id = group_id(&self.config.group_id);
-            if version >= 9 {
-                group.member_id = Some(StrBytes::from_string(self.membership.member_id.clone()));
-                group.member_epoch = -1;
-            }
-            group.topics = Some(
-                by_topic
-                    .iter()
-                    .map(|(topic, partitions)| {
-                        let mut t = OffsetFetchRequestTopics::default();
-                        t.name = topic_name(topic);
-                        t.partition_indexes = partitions.clone();
-                        t
-                    })
-                    .collect(),
-            );
-            request.groups = vec![group];
-            let response = self.coordinator.request(&request).await?;
-            for group in response.groups {
-                check(group.error_code, context, None)?;
-                for topic in group.topics {
-                    for p in topic.partitions {
-                        check(p.error_code, context, None)?;
-                        out.insert(
-                            (topic.name.0.to_string(), p.partition_index),
-                            p.committed_offset,
-                        );
-                    }
-                }
-            }
-        } else {
-            request.group_id = group_id(&self.config.group_id);
-            request.topics = Some(
-                by_topic
-                    .iter()
-                    .map(|(topic, partitions)| {
-                        let mut t = OffsetFetchRequestTopic::default();
-                        t.name = topic_name(topic);
-                        t.partition_indexes = partitions.clone();
-                        t
-                    })
-                    .collect(),
-            );
-            let response = self.coordinator.request(&request).await?;
-            check(response.error_code, context, None)?;
-            for topic in response.topics {
-                for p in topic.partitions {
-                    check(p.error_code, context, None)?;
-                    out.insert(
-                        (topic.name.0.to_string(), p.partition_index),
-                        p.committed_offset,
-                    );
-                }
-            }
-        }
-        Ok(out)
+        group_offsets::fetch_committed(
+            &self.coordinator,
+            &self.config.group_id,
+            &self.membership.member_id,
+            &self.assignment,
+        )
+        .await
     }
 
     fn start_heartbeat(&mut self) {
@@ -554,12 +457,15 @@ async fn find_coordinator(client: &Client, group: &str) -> Result<String> {
     ))
 }
 
-fn group_id(s: &str) -> GroupId {
-    GroupId(StrBytes::from_string(s.to_owned()))
+/// Errors after which joining again can succeed.
+fn rejoinable(err: &ClientError) -> bool {
+    err.kafka_code() == Some(ResponseError::RebalanceInProgress.code())
+        || err.kafka_code() == Some(ResponseError::IllegalGeneration.code())
+        || err.is_retriable()
 }
 
-fn topic_name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_owned()))
+fn group_id(s: &str) -> GroupId {
+    GroupId(StrBytes::from_string(s.to_owned()))
 }
 
 fn millis(d: Duration) -> i32 {

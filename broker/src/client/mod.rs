@@ -20,6 +20,7 @@ mod consumer;
 mod error;
 mod fetch;
 mod group;
+mod group_offsets;
 mod producer;
 #[cfg(test)]
 mod tests;

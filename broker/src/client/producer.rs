@@ -3,10 +3,14 @@
 //!
 //! Records go to the partition the caller names, else to `murmur2(key) % partitions` (the Kafka
 //! Java client's default partitioner, shared with the broker) for keyed records, else round robin.
-//! Each partition collects records until its batch reaches `batch_bytes`; the full batch is then
-//! sent as one Produce request while the caller keeps adding records. At most `max_in_flight`
-//! requests wait for acknowledgement at once; the next send waits for the oldest. `flush` sends
-//! what is left and waits for every acknowledgement.
+//! Each partition collects records until its batch reaches `batch_bytes`; then that batch and
+//! every other batch at least half full go out together in one Produce request (as Kafka's sender
+//! drains all ready partitions of a broker at once) while the caller keeps adding records. At
+//! most `max_in_flight` requests wait for acknowledgement at once; the next dispatch waits for
+//! the oldest. Requests are written in dispatch order, so a partition's batches never overtake
+//! each other. `flush` sends what is left and waits for every acknowledgement. No retries: a
+//! failed request fails `send`/`flush` (retrying safely needs the idempotent producer, which
+//! this client does not implement yet).
 
 use std::collections::HashMap;
 use std::time::Duration;
