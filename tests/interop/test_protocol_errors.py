@@ -6,6 +6,8 @@ connection and nothing else. After each, the broker still serves other connectio
 import socket
 import struct
 
+import kafka
+import kafka.errors
 import pytest
 
 import kafka_wire
@@ -102,3 +104,22 @@ def test_clients_work_after_garbage(server):
     produced = keyed_records("after-garbage", count=300)
     client.produce("after-garbage", produced)
     check_readback(produced, client.read_all("after-garbage", 3, len(produced)))
+
+
+def test_real_client_pinned_to_an_unsupported_produce_version_gets_an_error(server):
+    # kafka-python told the broker is Kafka 0.10.0 sends Produce v2, which Sluice does not serve
+    # (Produce is served from v3, as in Kafka 4): the send fails with an error instead of hanging,
+    # and the broker goes on serving everyone else.
+    client = Confluent(server.bootstrap)
+    client.create_topic("old-client", 1)
+    producer = kafka.KafkaProducer(bootstrap_servers=server.bootstrap, api_version=(0, 10, 0), enable_idempotence=False, acks=1, retries=0)
+    try:
+        future = producer.send("old-client", b"from an old client")
+        with pytest.raises(kafka.errors.KafkaError):
+            future.get(timeout=30)
+    finally:
+        producer.close(timeout=10)
+    assert_broker_serves(server)
+    produced = keyed_records("after-old-client", count=100)
+    client.produce("old-client", produced)
+    check_readback(produced, client.read_all("old-client", 1, len(produced)), partitions=1)
