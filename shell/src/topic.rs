@@ -2,6 +2,7 @@
 //! Kafka protocol, output shaped like Kafka's own `kafka-topics.sh`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
 use sluice_broker::client::{Client, OffsetSpec};
@@ -99,16 +100,18 @@ async fn create(bootstrap: &str, args: CreateArgs) -> Result<(), CliError> {
 
 async fn list(bootstrap: &str, include_internal: bool) -> Result<(), CliError> {
     let client = Client::connect(bootstrap).await?;
+    let mut out = String::new();
     for topic in client.metadata(None).await?.topics {
         if include_internal || !topic.internal {
-            println!("{}", topic.name);
+            let _ = writeln!(out, "{}", topic.name);
         }
     }
-    Ok(())
+    emit(&out)
 }
 
 async fn describe(bootstrap: &str, name: &str) -> Result<(), CliError> {
     let client = Client::connect(bootstrap).await?;
+    let mut out = String::new();
     let topic = client.topic(name).await?;
     let configs = client.describe_topic_configs(name).await?;
     let starts = client.list_offsets(name, &[], OffsetSpec::Earliest).await?;
@@ -118,7 +121,8 @@ async fn describe(bootstrap: &str, name: &str) -> Result<(), CliError> {
         .filter(|c| !c.is_default)
         .map(|c| format!("{}={}", c.name, c.value.as_deref().unwrap_or("")))
         .collect();
-    println!(
+    let _ = writeln!(
+        out,
         "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
         topic.name,
         format_uuid(&topic.id),
@@ -127,7 +131,8 @@ async fn describe(bootstrap: &str, name: &str) -> Result<(), CliError> {
         overrides.join(",")
     );
     for p in &topic.partitions {
-        println!(
+        let _ = writeln!(
+            out,
             "\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}\tLogStartOffset: {}\tEndOffset: {}",
             topic.name,
             p.partition,
@@ -141,16 +146,34 @@ async fn describe(bootstrap: &str, name: &str) -> Result<(), CliError> {
                 .map_or("?".to_owned(), i64::to_string),
         );
     }
-    println!("Configs:");
+    let _ = writeln!(out, "Configs:");
     for c in &configs {
-        println!(
+        let _ = writeln!(
+            out,
             "\t{}={}{}",
             c.name,
             c.value.as_deref().unwrap_or("(not shown)"),
             if c.is_default { "\t(default)" } else { "" }
         );
     }
-    Ok(())
+    emit(&out)
+}
+
+/// Writes a command's whole output to stdout. A reader that went away (`| head -1`) is not an
+/// error: the output was simply not wanted any more.
+fn emit(text: &str) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Io {
+            context: "cannot write to stdout".to_owned(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn join(ids: &[i32]) -> String {

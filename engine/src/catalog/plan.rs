@@ -376,8 +376,9 @@ pub fn quote(name: &str) -> String {
 /// `expr` as SQL text with every column identifier double-quoted (and ROWTIME renamed to
 /// [`EVENT_TIME_COLUMN`] when `event_time`).
 pub(crate) fn quoted(mut expr: Expr, event_time: bool) -> String {
-    // `DATEADD(DAYS, 1, d)`: the unit is a word, not a column (before identifiers get quoted).
-    crate::functions::quote_time_units(&mut expr);
+    // `DATEADD(DAYS, 1, d)`: the unit is a word, not a column; lambda parameters keep their case
+    // (both before identifiers get quoted).
+    crate::functions::prepare_for_planning(&mut expr);
     let requote = |ident: &mut Ident| {
         if event_time && ident.value == PseudoColumn::RowTime.name() {
             ident.value = EVENT_TIME_COLUMN.to_string();
