@@ -65,6 +65,19 @@ fn count(summary: &RunSummary, key: impl Fn(&Verdict) -> Option<String>) -> Vec<
 /// A failure's first line, generalised: digits become `N`, text in quotes becomes `'..'`.
 pub fn cause_of(reason: &str) -> String {
     let first = reason.lines().next().unwrap_or_default();
+    if first.contains("was rejected with another message") {
+        let actual = reason
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("actual:"))
+            .unwrap_or_default();
+        return format!("rejected with another message: {}", cause_of(actual.trim()));
+    }
+    if first.starts_with("topic ") && first.contains(", record #") {
+        return "an output record differs (value, key or timestamp)".to_string();
+    }
+    if first.starts_with("topic ") && first.contains(" records, got ") {
+        return "output records missing or extra".to_string();
+    }
     // Statement failures: keep the engine's message, not which statement it was.
     let first = first
         .split_once(" failed: ")
