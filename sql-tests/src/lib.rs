@@ -1,1 +1,3 @@
-//! SQL tests.
+//! SQL conformance for Sluice: the ksqlDB query-validation-test runner ([`qtt`], binary `qtt`).
+
+pub mod qtt;
