@@ -196,35 +196,34 @@ impl Broker {
 
     /// Applies retention to every partition now; returns the number of segments deleted.
     pub async fn run_retention_now(&self) -> Result<usize> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(BrokerError::ShuttingDown);
-        }
-        let parts = self.all_partitions();
-        tokio::task::spawn_blocking(move || {
-            let now = now_ms();
-            parts
-                .iter()
-                .try_fold(0, |n, p| Ok(n + p.apply_retention(now)?))
-        })
-        .await
-        .map_err(|e| BrokerError::Codec(format!("retention task failed: {e}")))?
+        self.on_every_partition("retention", |p, now| p.apply_retention(now))
+            .await
     }
 
     /// Compacts every partition of every `cleanup.policy=compact` topic now; returns the number
     /// of segments rewritten.
     pub async fn run_compaction_now(&self) -> Result<usize> {
+        self.on_every_partition("compaction", |p, now| Ok(p.compact(now)?.segments_cleaned))
+            .await
+    }
+
+    /// Runs the blocking cleaner step `step` (`what` names it in errors) on every partition,
+    /// off the async runtime, and sums the segments it reports.
+    async fn on_every_partition(
+        &self,
+        what: &'static str,
+        step: impl Fn(&PartitionLog, i64) -> Result<usize> + Send + 'static,
+    ) -> Result<usize> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(BrokerError::ShuttingDown);
         }
         let parts = self.all_partitions();
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
-            parts
-                .iter()
-                .try_fold(0, |n, p| Ok(n + p.compact(now)?.segments_cleaned))
+            parts.iter().try_fold(0, |n, p| Ok(n + step(p, now)?))
         })
         .await
-        .map_err(|e| BrokerError::Codec(format!("compaction task failed: {e}")))?
+        .map_err(|e| BrokerError::Codec(format!("{what} task failed: {e}")))?
     }
 
     /// Flushes and fsyncs everything, writes the clean-shutdown marker, stops the background

@@ -3,7 +3,6 @@
 mod protocol_support;
 
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
@@ -45,18 +44,7 @@ async fn offsets_committed_before_a_restart_are_fetched_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
-    let created = c
-        .send(
-            7,
-            &CreateTopicsRequest::default().with_topics(vec![
-                CreatableTopic::default()
-                    .with_name(TopicName(s("clicks")))
-                    .with_num_partitions(3)
-                    .with_replication_factor(1),
-            ]),
-        )
-        .await;
-    assert_eq!(created.topics[0].error_code, 0);
+    c.create_topic("clicks", 3).await;
     let resp = c.send(8, &commit("g1", "clicks", &[(0, 5), (2, 9)])).await;
     assert!(resp.topics[0].partitions.iter().all(|p| p.error_code == 0));
     // A later commit overrides an earlier one.
@@ -120,16 +108,7 @@ async fn members_of_a_live_group_must_name_their_generation() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
-    c.send(
-        7,
-        &CreateTopicsRequest::default().with_topics(vec![
-            CreatableTopic::default()
-                .with_name(TopicName(s("t")))
-                .with_num_partitions(1)
-                .with_replication_factor(1),
-        ]),
-    )
-    .await;
+    c.create_topic("t", 1).await;
     let join = JoinGroupRequest::default()
         .with_group_id(GroupId(s("live")))
         .with_session_timeout_ms(10_000)
@@ -175,16 +154,7 @@ async fn deleted_groups_lose_their_offsets_for_good() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
-    c.send(
-        7,
-        &CreateTopicsRequest::default().with_topics(vec![
-            CreatableTopic::default()
-                .with_name(TopicName(s("t")))
-                .with_num_partitions(1)
-                .with_replication_factor(1),
-        ]),
-    )
-    .await;
+    c.create_topic("t", 1).await;
     c.send(8, &commit("doomed", "t", &[(0, 4)])).await;
     c.send(8, &commit("kept", "t", &[(0, 6)])).await;
     let delete = DeleteGroupsRequest::default()
@@ -223,17 +193,11 @@ async fn deleting_a_topic_drops_its_committed_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
-    let create = CreateTopicsRequest::default().with_topics(vec![
-        CreatableTopic::default()
-            .with_name(TopicName(s("again")))
-            .with_num_partitions(1)
-            .with_replication_factor(1),
-    ]);
-    assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+    c.create_topic("again", 1).await;
     c.send(8, &commit("g", "again", &[(0, 12)])).await;
     let delete = DeleteTopicsRequest::default().with_topic_names(vec![TopicName(s("again"))]);
     assert_eq!(c.send(5, &delete).await.responses[0].error_code, 0);
-    assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+    c.create_topic("again", 1).await;
     let fetch = OffsetFetchRequest::default()
         .with_group_id(GroupId(s("g")))
         .with_topics(Some(vec![

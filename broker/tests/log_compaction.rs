@@ -171,11 +171,7 @@ async fn compaction_keeps_latest_per_key_at_original_offsets() {
 #[tokio::test]
 async fn delete_policy_topics_are_not_compacted() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = open(dir.path()).await;
-    broker
-        .create_topic("d", 1, &configs(&[("segment.bytes", "1024")]))
-        .unwrap();
-    let log = broker.partition("d", 0).unwrap();
+    let (broker, log) = open_with_small_segments(dir.path(), "d").await;
     for i in 0..40 {
         log.append_records(
             &[new_record(

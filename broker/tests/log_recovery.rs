@@ -33,14 +33,7 @@ async fn write_and_crash(dir: &std::path::Path) -> (PathBuf, Vec<String>) {
 
 async fn read_all(broker: &Broker) -> Vec<String> {
     let log = broker.partition("t", 0).unwrap();
-    let mut out = Vec::new();
-    let mut next = log.log_start_offset();
-    while next < log.high_watermark() {
-        let (recs, _) = log.read_records(next, 1 << 20).unwrap();
-        next = recs.last().unwrap().offset + 1;
-        out.extend(values(&recs));
-    }
-    out
+    read_values(&log, log.log_start_offset())
 }
 
 #[tokio::test]
@@ -124,11 +117,7 @@ async fn corrupt_byte_in_the_middle_cuts_from_there() {
 #[tokio::test]
 async fn crash_with_many_segments_recovers_only_the_tail() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = open(dir.path()).await;
-    broker
-        .create_topic("t", 1, &configs(&[("segment.bytes", "1024")]))
-        .unwrap();
-    let log = broker.partition("t", 0).unwrap();
+    let (broker, log) = open_with_small_segments(dir.path(), "t").await;
     let pid = broker.allocate_producer_id().unwrap();
     for b in 0..60 {
         let v = format!("v{b}");
@@ -192,11 +181,7 @@ async fn crash_with_many_segments_recovers_only_the_tail() {
 #[tokio::test]
 async fn producer_state_is_rebuilt_from_headers_without_snapshots() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = open(dir.path()).await;
-    broker
-        .create_topic("t", 1, &configs(&[("segment.bytes", "1024")]))
-        .unwrap();
-    let log = broker.partition("t", 0).unwrap();
+    let (broker, log) = open_with_small_segments(dir.path(), "t").await;
     for b in 0..30 {
         log.append(idempotent_batch(7, 3, b, &["x"]), Durability::Fsynced)
             .await
@@ -270,11 +255,7 @@ fn read_values(log: &sluice_broker::PartitionLog, from: i64) -> Vec<String> {
 #[tokio::test]
 async fn garbage_tail_after_a_clean_shutdown_is_cut_at_last_valid_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = open(dir.path()).await;
-    broker
-        .create_topic("t", 1, &configs(&[("segment.bytes", "1024")]))
-        .unwrap();
-    let log = broker.partition("t", 0).unwrap();
+    let (broker, log) = open_with_small_segments(dir.path(), "t").await;
     let pid = broker.allocate_producer_id().unwrap();
     let total = 40;
     let mut vals = Vec::new();

@@ -150,11 +150,7 @@ async fn background_task_applies_retention() {
 #[tokio::test]
 async fn delete_records_moves_the_log_start_inside_a_segment_and_persists_it() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = open(dir.path()).await;
-    broker
-        .create_topic("t", 1, &configs(&[("segment.bytes", "1024")]))
-        .unwrap();
-    let log = broker.partition("t", 0).unwrap();
+    let (broker, log) = open_with_small_segments(dir.path(), "t").await;
     for b in 0..40 {
         log.append_records(&records(&format!("b{b}"), 2, now_ms()), Durability::Written)
             .await

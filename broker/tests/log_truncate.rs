@@ -8,11 +8,7 @@ use sluice_broker::Durability;
 #[tokio::test]
 async fn truncate_cuts_back_to_a_batch_boundary_across_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = open(dir.path()).await;
-    broker
-        .create_topic("t", 1, &configs(&[("segment.bytes", "1024")]))
-        .unwrap();
-    let log = broker.partition("t", 0).unwrap();
+    let (broker, log) = open_with_small_segments(dir.path(), "t").await;
     for b in 0..40 {
         log.append(
             idempotent_batch(3, 0, b * 2, &["a", "b"]),

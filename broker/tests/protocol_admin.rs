@@ -7,7 +7,6 @@ mod protocol_support;
 use kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
 };
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -23,16 +22,6 @@ fn s(v: &str) -> StrBytes {
 
 fn t(v: &str) -> TopicName {
     TopicName(s(v))
-}
-
-async fn create_topic(c: &mut Client, name: &str, partitions: i32) {
-    let req = CreateTopicsRequest::default().with_topics(vec![
-        CreatableTopic::default()
-            .with_name(t(name))
-            .with_num_partitions(partitions)
-            .with_replication_factor(1),
-    ]);
-    assert_eq!(c.send(7, &req).await.topics[0].error_code, 0);
 }
 
 fn grow(topic: &str, count: i32) -> CreatePartitionsTopic {
@@ -73,7 +62,7 @@ async fn grown_topic_takes_produce_and_fetch_on_new_partitions() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
-    create_topic(&mut c, "grow", 1).await;
+    c.create_topic("grow", 1).await;
 
     // validate_only checks and changes nothing.
     assert_eq!(
@@ -148,7 +137,7 @@ async fn grown_topic_takes_produce_and_fetch_on_new_partitions() {
     let codes: Vec<i16> = refused.iter().map(|(_, code)| *code).collect();
     assert_eq!(codes, vec![37, 3, 42, 42, 3, 37]);
     // Assignments are checked once the topic exists: this broker must hold each new partition.
-    create_topic(&mut c, "grow-bad", 1).await;
+    c.create_topic("grow-bad", 1).await;
     let bad_assignment = create_partitions(
         &mut c,
         vec![grow("grow-bad", 2).with_assignments(Some(vec![
@@ -238,7 +227,7 @@ async fn config_changes_show_in_describe_configs_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut c = Client::connect(server.addr).await;
-    create_topic(&mut c, "cfg", 1).await;
+    c.create_topic("cfg", 1).await;
     let names = ["retention.ms", "cleanup.policy", "segment.bytes"];
 
     // validate_only: accepted, nothing changes.

@@ -324,13 +324,7 @@ async fn every_served_version_of_every_api_answers() {
     }
     for v in versions(ApiKey::CreatePartitions) {
         let name = format!("grow{v}");
-        let create = CreateTopicsRequest::default().with_topics(vec![
-            CreatableTopic::default()
-                .with_name(t(&name))
-                .with_num_partitions(1)
-                .with_replication_factor(1),
-        ]);
-        assert_eq!(c.send(7, &create).await.topics[0].error_code, 0);
+        c.create_topic(&name, 1).await;
         let grow = |count: i32, validate_only: bool| {
             CreatePartitionsRequest::default()
                 .with_timeout_ms(5000)

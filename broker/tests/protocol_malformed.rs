@@ -6,19 +6,21 @@ use kafka_protocol::messages::MetadataRequest;
 use protocol_support::{Client, start, test_config};
 use sluice_broker::protocol::ServerConfig;
 
+/// Asserts that `client` still gets a Metadata answer (API `version`) naming the one broker.
+async fn assert_serves_metadata(client: &mut Client, version: i16) {
+    let brokers = client
+        .send(version, &MetadataRequest::default())
+        .await
+        .brokers;
+    assert_eq!(brokers.len(), 1);
+}
+
 #[tokio::test]
 async fn garbage_closes_that_connection_only() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), test_config()).await;
     let mut healthy = Client::connect(server.addr).await;
-    assert_eq!(
-        healthy
-            .send(9, &MetadataRequest::default())
-            .await
-            .brokers
-            .len(),
-        1
-    );
+    assert_serves_metadata(&mut healthy, 9).await;
 
     // A negative size.
     let mut bad = Client::connect(server.addr).await;
@@ -38,23 +40,9 @@ async fn garbage_closes_that_connection_only() {
     assert!(bad.is_closed_by_server().await);
 
     // The first connection and new ones still work.
-    assert_eq!(
-        healthy
-            .send(9, &MetadataRequest::default())
-            .await
-            .brokers
-            .len(),
-        1
-    );
+    assert_serves_metadata(&mut healthy, 9).await;
     let mut fresh = Client::connect(server.addr).await;
-    assert_eq!(
-        fresh
-            .send(1, &MetadataRequest::default())
-            .await
-            .brokers
-            .len(),
-        1
-    );
+    assert_serves_metadata(&mut fresh, 1).await;
     server.stop().await;
 }
 
@@ -72,14 +60,7 @@ async fn oversized_frame_is_refused_without_reading_it() {
     bad.write_raw(&[0, 3, 0, 9, 0, 0, 0, 1]).await;
     assert!(bad.is_closed_by_server().await);
     let mut fresh = Client::connect(server.addr).await;
-    assert_eq!(
-        fresh
-            .send(4, &MetadataRequest::default())
-            .await
-            .brokers
-            .len(),
-        1
-    );
+    assert_serves_metadata(&mut fresh, 4).await;
     server.stop().await;
 }
 

@@ -5,13 +5,12 @@
 
 mod exec_support;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use exec_support::*;
-use sluice_broker::{Broker, Durability, decode_records, new_record};
+use sluice_broker::{Broker, Durability, decode_records};
 use sluice_engine::exec::CollectingProcessingLog;
 use sluice_engine::query::{EpochOutcome, PersistentQuery, QueryOptions, StartFrom, spawn};
 
@@ -82,26 +81,7 @@ fn sigkill_mid_query_leaves_every_output_record_exactly_once() {
     rt.block_on(async {
         let broker = broker(dir.path()).await;
         create_topics(&broker, 2, 2);
-        let mut by_partition: BTreeMap<i32, Vec<_>> = BTreeMap::new();
-        for i in 0..N {
-            let (k, v, ts) = order(i);
-            let p = broker
-                .partition_for_key(SOURCE, Some(k.as_bytes()))
-                .unwrap();
-            by_partition.entry(p).or_default().push(new_record(
-                Some(k.as_bytes()),
-                Some(v.as_bytes()),
-                ts,
-            ));
-        }
-        for (p, records) in by_partition {
-            let log = broker.partition(SOURCE, p).unwrap();
-            for chunk in records.chunks(500) {
-                log.append_records(chunk, Durability::Fsynced)
-                    .await
-                    .unwrap();
-            }
-        }
+        produce_orders(&broker, 0..N, 500, Durability::Fsynced).await;
         broker.shutdown().await;
     });
 

@@ -7,22 +7,9 @@ use std::time::Duration;
 
 use arrow::array::{Array, Int64Array};
 use exec_support::*;
-use sluice_broker::{Broker, Durability, new_record};
+use sluice_broker::Broker;
 use sluice_engine::query::{PushQuery, QueryOptions, spawn_push};
 use tokio::sync::mpsc;
-
-async fn produce(broker: &Broker, ids: std::ops::Range<i64>) {
-    let log = broker.partition(SOURCE, 0).unwrap();
-    for i in ids {
-        let (k, v, ts) = order(i);
-        log.append_records(
-            &[new_record(Some(k.as_bytes()), Some(v.as_bytes()), ts)],
-            Durability::Written,
-        )
-        .await
-        .unwrap();
-    }
-}
 
 async fn push_query(broker: &Broker) -> PushQuery {
     let spec = filter_query("PUSH_1");
@@ -42,7 +29,7 @@ async fn rows_arrive_from_the_latest_offsets_until_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let broker = broker(dir.path()).await;
     create_topics(&broker, 1, 1);
-    produce(&broker, 0..30).await;
+    produce_one_by_one(&broker, 0..30).await;
     let query = push_query(&broker).await;
     assert_eq!(
         query
@@ -55,7 +42,7 @@ async fn rows_arrive_from_the_latest_offsets_until_the_limit() {
     );
     let (tx, mut rx) = mpsc::channel(4);
     let handle = spawn_push(query, Some(5), tx);
-    produce(&broker, 30..60).await;
+    produce_one_by_one(&broker, 30..60).await;
     let mut ids = Vec::new();
     // The channel closes once the limit was sent (a guard timeout, not a timing assertion).
     while let Some(batch) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
@@ -83,7 +70,7 @@ async fn a_client_that_goes_away_stops_the_query() {
     create_topics(&broker, 1, 1);
     let (tx, mut rx) = mpsc::channel(1);
     let handle = spawn_push(push_query(&broker).await, None, tx);
-    produce(&broker, 0..3).await;
+    produce_one_by_one(&broker, 0..3).await;
     let first = tokio::time::timeout(Duration::from_secs(60), rx.recv())
         .await
         .expect("no rows for 60 s")

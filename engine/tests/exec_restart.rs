@@ -15,28 +15,16 @@ use sluice_engine::query::{PersistentQuery, QueryHandle, QueryOptions, StartFrom
 
 const QUERY: &str = "CSAS_BIG_ORDERS_1";
 
+/// The filter query `QUERY` over `broker`, created (or resumed from its last commit).
+async fn create_query(broker: &Broker, start: StartFrom) -> PersistentQuery {
+    PersistentQuery::create(broker.clone(), filter_query(QUERY), options(start))
+        .await
+        .expect("create query")
+}
+
 /// Appends orders `range` to the source, 25 per batch, partitioned by key.
 async fn produce(broker: &Broker, range: std::ops::Range<i64>) {
-    let mut by_partition: BTreeMap<i32, Vec<_>> = BTreeMap::new();
-    for i in range {
-        let (k, v, ts) = order(i);
-        let p = broker
-            .partition_for_key(SOURCE, Some(k.as_bytes()))
-            .unwrap();
-        by_partition.entry(p).or_default().push(new_record(
-            Some(k.as_bytes()),
-            Some(v.as_bytes()),
-            ts,
-        ));
-    }
-    for (p, records) in by_partition {
-        let log = broker.partition(SOURCE, p).unwrap();
-        for chunk in records.chunks(25) {
-            log.append_records(chunk, Durability::Written)
-                .await
-                .unwrap();
-        }
-    }
+    produce_orders(broker, range, 25, Durability::Written).await;
 }
 
 fn options(start_from: StartFrom) -> QueryOptions {
@@ -95,13 +83,7 @@ async fn a_restarted_query_resumes_without_loss_or_duplicates() {
     create_topics(&broker, 3, 2);
     produce(&broker, 0..300).await;
 
-    let query = PersistentQuery::create(
-        broker.clone(),
-        filter_query(QUERY),
-        options(StartFrom::Earliest),
-    )
-    .await
-    .unwrap();
+    let query = create_query(&broker, StartFrom::Earliest).await;
     let handle = spawn(query);
     caught_up(&broker, &handle).await;
     // Records that arrive while the query sleeps wake it.
@@ -116,13 +98,7 @@ async fn a_restarted_query_resumes_without_loss_or_duplicates() {
     // Restart: a new broker and a new runner over the same data directory.
     let broker = exec_support::broker(dir.path()).await;
     produce(&broker, 600..900).await;
-    let query = PersistentQuery::create(
-        broker.clone(),
-        filter_query(QUERY),
-        options(StartFrom::Earliest),
-    )
-    .await
-    .unwrap();
+    let query = create_query(&broker, StartFrom::Earliest).await;
     assert_eq!(query.last_commit().epoch, epochs_before);
     let handle = spawn(query);
     caught_up(&broker, &handle).await;
@@ -151,23 +127,11 @@ async fn a_query_restarted_before_its_first_epoch_keeps_its_starting_point() {
     create_topics(&broker, 1, 1);
     // Records from before the query exist; a query starting at the latest offsets skips them.
     produce(&broker, 0..30).await;
-    let query = PersistentQuery::create(
-        broker.clone(),
-        filter_query(QUERY),
-        options(StartFrom::Latest),
-    )
-    .await
-    .unwrap();
+    let query = create_query(&broker, StartFrom::Latest).await;
     drop(query);
     // Records written while the query is down are not skipped when it comes back.
     produce(&broker, 30..60).await;
-    let mut query = PersistentQuery::create(
-        broker.clone(),
-        filter_query(QUERY),
-        options(StartFrom::Latest),
-    )
-    .await
-    .unwrap();
+    let mut query = create_query(&broker, StartFrom::Latest).await;
     while query.run_epoch().await.unwrap() != sluice_engine::query::EpochOutcome::Idle {}
     let want: Vec<_> = (30..60).filter_map(expected).collect();
     assert_eq!(sink_contents(&broker), want);
@@ -183,13 +147,7 @@ async fn recovery_cuts_sink_records_of_an_uncommitted_epoch() {
     let broker = broker(dir.path()).await;
     create_topics(&broker, 1, 1);
     produce(&broker, 0..60).await;
-    let mut query = PersistentQuery::create(
-        broker.clone(),
-        filter_query(QUERY),
-        options(StartFrom::Earliest),
-    )
-    .await
-    .unwrap();
+    let mut query = create_query(&broker, StartFrom::Earliest).await;
     while query.run_epoch().await.unwrap() != sluice_engine::query::EpochOutcome::Idle {}
     let committed_end = query.last_commit().sinks[SINK][&0];
     drop(query);
@@ -215,13 +173,7 @@ async fn recovery_cuts_sink_records_of_an_uncommitted_epoch() {
         sink.high_watermark(),
         committed_end + uncommitted.len() as i64
     );
-    let mut query = PersistentQuery::create(
-        broker.clone(),
-        filter_query(QUERY),
-        options(StartFrom::Earliest),
-    )
-    .await
-    .unwrap();
+    let mut query = create_query(&broker, StartFrom::Earliest).await;
     // Creating the query cut the sink back to its last commit ...
     assert_eq!(sink.high_watermark(), committed_end);
     // ... and running it writes the cut records again, once.

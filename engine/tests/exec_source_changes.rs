@@ -9,7 +9,6 @@ use std::sync::Arc;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use exec_support::*;
-use sluice_broker::{Durability, new_record};
 use sluice_engine::exec::{
     CollectingProcessingLog, EpochSlice, FormatDecoder, ProcessingLog, TopicScanExec,
 };
@@ -17,19 +16,6 @@ use sluice_engine::format::{FormatKind, RecordFormat};
 use sluice_engine::query::EpochOutcome;
 use sluice_engine::testing::TestDriver;
 use sluice_engine::types::{Column, LogicalSchema, SqlType};
-
-async fn produce(broker: &sluice_broker::Broker, ids: std::ops::Range<i64>) {
-    let log = broker.partition(SOURCE, 0).unwrap();
-    for i in ids {
-        let (k, v, ts) = order(i);
-        log.append_records(
-            &[new_record(Some(k.as_bytes()), Some(v.as_bytes()), ts)],
-            Durability::Written,
-        )
-        .await
-        .unwrap();
-    }
-}
 
 fn ids(driver: &mut TestDriver) -> Vec<String> {
     driver
@@ -48,7 +34,7 @@ async fn records_deleted_before_they_were_read_are_skipped() {
     let mut driver = TestDriver::start(broker.clone(), filter_query("Q_RETENTION"))
         .await
         .unwrap();
-    produce(&broker, 0..30).await;
+    produce_one_by_one(&broker, 0..30).await;
     broker.delete_records(SOURCE, 0, 10).unwrap();
     while driver.advance().await.unwrap() != EpochOutcome::Idle {}
     let want: Vec<String> = (10..30).filter_map(expected).map(|(_, v, _)| v).collect();
@@ -62,7 +48,7 @@ async fn a_scan_whose_slice_start_was_deleted_reads_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let broker = broker(dir.path()).await;
     create_topics(&broker, 1, 1);
-    produce(&broker, 0..30).await;
+    produce_one_by_one(&broker, 0..30).await;
     let schema = LogicalSchema::from_columns([
         Column::key("K", SqlType::String),
         Column::value("ID", SqlType::BigInt),
@@ -120,7 +106,7 @@ async fn a_source_cut_below_the_committed_offset_is_read_from_its_end() {
     let mut driver = TestDriver::start(broker.clone(), filter_query("Q_CUT"))
         .await
         .unwrap();
-    produce(&broker, 0..30).await;
+    produce_one_by_one(&broker, 0..30).await;
     while driver.advance().await.unwrap() != EpochOutcome::Idle {}
     ids(&mut driver);
     // The broker comes back without offsets 20.. (acknowledged with acks=1, lost in a crash
@@ -136,7 +122,7 @@ async fn a_source_cut_below_the_committed_offset_is_read_from_its_end() {
         .await
         .unwrap();
     ids(&mut driver);
-    produce(&broker, 30..36).await;
+    produce_one_by_one(&broker, 30..36).await;
     while driver.advance().await.unwrap() != EpochOutcome::Idle {}
     let want: Vec<String> = (30..36).filter_map(expected).map(|(_, v, _)| v).collect();
     assert_eq!(ids(&mut driver), want);

@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
@@ -22,13 +21,13 @@ use kafka_protocol::messages::ProduceRequest;
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
 use tokio::task::JoinSet;
 
 use super::client::Client;
 use super::error::{ClientError, Result, check};
+use crate::log::now_ms;
+use crate::log::records::plain_record;
 
 /// How many replicas must have a record before the server acknowledges it (Kafka's `acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,30 +420,11 @@ fn to_wire_record(record: ProducerRecord, offset_delta: i64) -> Record {
         headers.insert(StrBytes::from_string(k), v);
     }
     Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: offset_delta,
-        // The encoder starts a new batch whenever `offset - sequence` changes; `sequence =
-        // offset - 1` keeps every record in one batch whose base sequence is -1 (no
-        // idempotence), as a non-idempotent Kafka producer writes it.
-        sequence: offset_delta as i32 - 1,
-        timestamp,
         key: record.key,
         value: record.value,
         headers,
+        ..plain_record(offset_delta, offset_delta as i32 - 1, timestamp)
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Encodes records (numbered from 0) as one RecordBatch v2.

@@ -50,6 +50,29 @@ impl LogState {
             .unwrap_or(self.next_offset);
         first.max(self.deleted_before).min(self.next_offset)
     }
+
+    /// OFFSET_OUT_OF_RANGE unless `offset` lies in `[log_start_offset, high_watermark]`, the
+    /// offsets a read, a truncation or DeleteRecords may name.
+    pub fn check_in_range(&self, offset: i64) -> Result<()> {
+        let (start, hw) = (self.log_start_offset(), self.next_offset);
+        if offset < start || offset > hw {
+            return Err(BrokerError::OffsetOutOfRange {
+                offset,
+                log_start_offset: start,
+                high_watermark: hw,
+            });
+        }
+        Ok(())
+    }
+
+    /// Base offset of the segment that holds `offset` (the last one starting at or before it),
+    /// or the log start offset when none does.
+    pub fn segment_base_for(&self, offset: i64) -> i64 {
+        self.segments
+            .range(..=offset)
+            .next_back()
+            .map_or_else(|| self.log_start_offset(), |(b, _)| *b)
+    }
 }
 
 /// Bookkeeping of the cleaner, behind the lock that serializes retention and compaction.
@@ -347,20 +370,9 @@ impl PartitionLog {
             let state = self.state.read();
             let hw = state.next_offset;
             let start = state.log_start_offset();
-            if offset < start || offset > hw {
-                return Err(BrokerError::OffsetOutOfRange {
-                    offset,
-                    log_start_offset: start,
-                    high_watermark: hw,
-                });
-            }
+            state.check_in_range(offset)?;
             let mut found = None;
-            let floor = state
-                .segments
-                .range(..=offset)
-                .next_back()
-                .map(|(b, _)| *b)
-                .unwrap_or(start);
+            let floor = state.segment_base_for(offset);
             for (_, seg) in state.segments.range(floor..) {
                 if let Some(b) = seg.locate(offset)? {
                     found = Some((seg.file().clone(), seg.path().to_path_buf(), b, seg.size()));

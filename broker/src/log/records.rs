@@ -17,6 +17,19 @@ use crate::log::batch::{BatchHeader, HEADER_SIZE};
 /// A plain record (no producer id, no headers) with the given key, value and timestamp (ms).
 pub fn new_record(key: Option<&[u8]>, value: Option<&[u8]>, timestamp_ms: i64) -> Record {
     Record {
+        key: key.map(Bytes::copy_from_slice),
+        value: value.map(Bytes::copy_from_slice),
+        ..plain_record(0, -1, timestamp_ms)
+    }
+}
+
+/// A record of a non-idempotent, non-transactional producer: no producer id, no key, value or
+/// headers (callers fill those in), `offset` and `sequence` as given. Encoders start a new batch
+/// whenever `offset - sequence` changes, so the records of one batch keep that difference fixed
+/// (`sequence = position - 1`: one batch whose base sequence is -1, as a Kafka producer without
+/// idempotence writes it).
+pub(crate) fn plain_record(offset: i64, sequence: i32, timestamp_ms: i64) -> Record {
+    Record {
         transactional: false,
         control: false,
         delete_horizon: false,
@@ -24,11 +37,11 @@ pub fn new_record(key: Option<&[u8]>, value: Option<&[u8]>, timestamp_ms: i64) -
         producer_id: -1,
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
+        offset,
+        sequence,
         timestamp: timestamp_ms,
-        key: key.map(Bytes::copy_from_slice),
-        value: value.map(Bytes::copy_from_slice),
+        key: None,
+        value: None,
         headers: IndexMap::new(),
     }
 }
@@ -40,22 +53,14 @@ pub fn encode_records(records: &[Record], base_offset: i64) -> Result<BytesMut> 
     if records.is_empty() {
         return Err(BrokerError::Codec("cannot encode an empty batch".into()));
     }
-    // The encoder starts a new batch whenever `offset - sequence` changes, so give every record
-    // `sequence = offset - 1`: one batch whose base sequence is -1 (no idempotence).
     let normalized: Vec<Record> = records
         .iter()
         .enumerate()
         .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: base_offset + i as i64,
-            sequence: i as i32 - 1,
-            ..r.clone()
+            key: r.key.clone(),
+            value: r.value.clone(),
+            headers: r.headers.clone(),
+            ..plain_record(base_offset + i as i64, i as i32 - 1, r.timestamp)
         })
         .collect();
     encode_with(&normalized, Compression::None)

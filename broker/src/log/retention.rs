@@ -105,15 +105,8 @@ impl PartitionLog {
         let removed: Vec<Segment> = {
             let mut state = self.state.write();
             let hw = state.next_offset;
-            let start = state.log_start_offset();
             let offset = if offset == -1 { hw } else { offset };
-            if offset < start || offset > hw {
-                return Err(crate::error::BrokerError::OffsetOutOfRange {
-                    offset,
-                    log_start_offset: start,
-                    high_watermark: hw,
-                });
-            }
+            state.check_in_range(offset)?;
             let path = self.dir.join(crate::log::recovery::LOG_START_FILE);
             crate::log::write_file_atomically(&path, offset.to_string().as_bytes()).map_err(
                 crate::error::BrokerError::io("writing log start offset", &path),

@@ -31,22 +31,11 @@ impl PartitionLog {
             let mut state = self.state.write();
             let hw = state.next_offset;
             let start = state.log_start_offset();
-            if offset < start || offset > hw {
-                return Err(BrokerError::OffsetOutOfRange {
-                    offset,
-                    log_start_offset: start,
-                    high_watermark: hw,
-                });
-            }
+            state.check_in_range(offset)?;
             if offset == hw {
                 return Ok(hw);
             }
-            let floor = state
-                .segments
-                .range(..=offset)
-                .next_back()
-                .map(|(b, _)| *b)
-                .unwrap_or(start);
+            let floor = state.segment_base_for(offset);
             let later: Vec<i64> = state.segments.range(floor + 1..).map(|(b, _)| *b).collect();
             let interval = self.config.read().index_interval_bytes;
             let seg = state

@@ -63,32 +63,25 @@ pub async fn alter(
     _header: &Header,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
-    let dups = duplicates(
-        req.resources
-            .iter()
-            .map(|r| (r.resource_type, &r.resource_name)),
+    let outcomes = alter_each(
+        ctx,
+        &req.resources,
+        |r| (r.resource_type, &r.resource_name),
+        req.validate_only,
+        |r, current| {
+            let configs: Vec<(&str, Option<&str>)> = r
+                .configs
+                .iter()
+                .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())))
+                .collect();
+            replacement(current, &configs)
+        },
     );
     let responses = req
         .resources
         .iter()
-        .map(|r| {
-            let result = if dups.contains(&(r.resource_type, r.resource_name.as_str())) {
-                Err(named_twice(r.resource_type, &r.resource_name))
-            } else {
-                let configs: Vec<(&str, Option<&str>)> = r
-                    .configs
-                    .iter()
-                    .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())))
-                    .collect();
-                alter_resource(
-                    ctx,
-                    r.resource_type,
-                    &r.resource_name,
-                    req.validate_only,
-                    |c| replacement(c, &configs),
-                )
-            };
-            let (code, message) = outcome(result);
+        .zip(outcomes)
+        .map(|(r, (code, message))| {
             alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone())
@@ -105,27 +98,18 @@ pub async fn incremental(
     _header: &Header,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let dups = duplicates(
-        req.resources
-            .iter()
-            .map(|r| (r.resource_type, &r.resource_name)),
+    let outcomes = alter_each(
+        ctx,
+        &req.resources,
+        |r| (r.resource_type, &r.resource_name),
+        req.validate_only,
+        |r, current| incremental_change(current, &r.configs),
     );
     let responses = req
         .resources
         .iter()
-        .map(|r| {
-            let result = if dups.contains(&(r.resource_type, r.resource_name.as_str())) {
-                Err(named_twice(r.resource_type, &r.resource_name))
-            } else {
-                alter_resource(
-                    ctx,
-                    r.resource_type,
-                    &r.resource_name,
-                    req.validate_only,
-                    |c| incremental_change(c, &r.configs),
-                )
-            };
-            let (code, message) = outcome(result);
+        .zip(outcomes)
+        .map(|(r, (code, message))| {
             incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone())
@@ -134,6 +118,31 @@ pub async fn incremental(
         })
         .collect();
     IncrementalAlterConfigsResponse::default().with_responses(responses)
+}
+
+/// The outcome (error code, message) of each resource of either request, in order: a resource
+/// named twice is refused, every other one is altered with the change `change` computes from
+/// its current configs. `key` gives a resource's `(type, name)`.
+fn alter_each<'a, R>(
+    ctx: &Context,
+    resources: &'a [R],
+    key: impl Fn(&'a R) -> (i8, &'a StrBytes),
+    validate_only: bool,
+    change: impl Fn(&'a R, &CurrentConfig) -> Result<TopicChange, ResourceError>,
+) -> Vec<(i16, Option<StrBytes>)> {
+    let dups = duplicates(resources.iter().map(&key));
+    resources
+        .iter()
+        .map(|r| {
+            let (resource_type, name) = key(r);
+            let result = if dups.contains(&(resource_type, name.as_str())) {
+                Err(named_twice(resource_type, name))
+            } else {
+                alter_resource(ctx, resource_type, name, validate_only, |c| change(r, c))
+            };
+            outcome(result)
+        })
+        .collect()
 }
 
 fn outcome(result: Result<(), ResourceError>) -> (i16, Option<StrBytes>) {

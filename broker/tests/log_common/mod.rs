@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::records::{Compression, RecordBatchEncoder, RecordEncodeOptions};
-use sluice_broker::{Broker, BrokerConfig, Record, new_record};
+use sluice_broker::{Broker, BrokerConfig, PartitionLog, Record, new_record};
 
 /// A broker config in `dir` whose background tasks stay out of the way of the tests (they call
 /// `run_*_now` themselves).
@@ -20,6 +21,17 @@ pub fn config(dir: &Path) -> BrokerConfig {
 
 pub async fn open(dir: &Path) -> Broker {
     Broker::open(config(dir)).await.expect("open broker")
+}
+
+/// A broker in `dir` with a one-partition topic `topic` whose segments roll at 1 KiB (so a few
+/// batches span several segments), and that partition's log.
+pub async fn open_with_small_segments(dir: &Path, topic: &str) -> (Broker, Arc<PartitionLog>) {
+    let broker = open(dir).await;
+    broker
+        .create_topic(topic, 1, &configs(&[("segment.bytes", "1024")]))
+        .expect("create topic");
+    let log = broker.partition(topic, 0).expect("partition");
+    (broker, log)
 }
 
 pub fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::{
+    ApiKey, CreateTopicsRequest, RequestHeader, ResponseHeader, TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
@@ -122,6 +125,21 @@ impl Client {
     pub async fn send<R: Request>(&mut self, version: i16, req: &R) -> R::Response {
         let id = self.send_only(version, req).await;
         self.recv::<R>(version, id).await
+    }
+
+    /// Creates topic `name` with `partitions` partitions (CreateTopics v7) and asserts it worked.
+    pub async fn create_topic(&mut self, name: &str, partitions: i32) {
+        let req = CreateTopicsRequest::default().with_topics(vec![
+            CreatableTopic::default()
+                .with_name(TopicName(StrBytes::from_string(name.to_string())))
+                .with_num_partitions(partitions)
+                .with_replication_factor(1),
+        ]);
+        assert_eq!(
+            self.send(7, &req).await.topics[0].error_code,
+            0,
+            "creating topic {name}"
+        );
     }
 
     /// Read the response to a request sent with [`Client::send_only`].

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use sluice_broker::BrokerError;
+use sluice_broker::{BrokerError, TopicMeta};
 
 use crate::catalog::describe::check_kind;
 use crate::catalog::error::{EngineError, Result};
@@ -104,27 +104,17 @@ pub async fn create_source(
         }
     };
     let exists = ctx.broker.topic(&topic);
-    match (&exists, shape.partitions) {
-        (Some(meta), Some(wanted)) if meta.partitions != wanted && !ctx.is_replay() => {
-            return Err(EngineError::invalid(format!(
-                "A Kafka topic with the name '{topic}' already exists, with different \
-                 partition/replica configuration than required. KSQL expects {wanted} \
-                 partitions (topic has {}), 1 replication factor (topic has 1).",
-                meta.partitions
-            )));
-        }
-        (None, None) if !matches!(ctx.mode, Mode::Builtin) => {
-            return Err(EngineError::invalid(format!(
-                "Topic '{topic}' does not exist. If you want to create a new topic for the \
-                 {kind} please re-run the statement providing the required 'PARTITIONS' \
-                 configuration in the WITH clause (and optionally 'REPLICAS'). For example: \
-                 CREATE {kind_upper} {name} (ID INT, VALUE STRING) WITH (KAFKA_TOPIC='{topic}', \
-                 PARTITIONS=2, REPLICAS=1, VALUE_FORMAT='JSON');",
-                kind = create.kind.to_string().to_lowercase(),
-                kind_upper = create.kind
-            )));
-        }
-        _ => {}
+    check_topic_partitions(ctx, &topic, exists.as_ref(), shape.partitions)?;
+    if exists.is_none() && shape.partitions.is_none() && !matches!(ctx.mode, Mode::Builtin) {
+        return Err(EngineError::invalid(format!(
+            "Topic '{topic}' does not exist. If you want to create a new topic for the \
+             {kind} please re-run the statement providing the required 'PARTITIONS' \
+             configuration in the WITH clause (and optionally 'REPLICAS'). For example: \
+             CREATE {kind_upper} {name} (ID INT, VALUE STRING) WITH (KAFKA_TOPIC='{topic}', \
+             PARTITIONS=2, REPLICAS=1, VALUE_FORMAT='JSON');",
+            kind = create.kind.to_string().to_lowercase(),
+            kind_upper = create.kind
+        )));
     }
     ctx.persist(text, None).await?;
     if exists.is_none() {
@@ -172,6 +162,28 @@ pub fn topic_configs(
         configs.insert("retention.ms".to_string(), retention.to_string());
     }
     Ok(configs)
+}
+
+/// Refuses a `PARTITIONS` that differs from the partition count of the topic that already
+/// exists, with ksqlDB's message. A replayed command is not checked again: it was accepted when
+/// it first ran.
+pub fn check_topic_partitions(
+    ctx: &Ctx<'_>,
+    topic: &str,
+    existing: Option<&TopicMeta>,
+    wanted: Option<i32>,
+) -> Result<()> {
+    match (existing, wanted) {
+        (Some(meta), Some(wanted)) if meta.partitions != wanted && !ctx.is_replay() => {
+            Err(EngineError::invalid(format!(
+                "A Kafka topic with the name '{topic}' already exists, with different \
+                 partition/replica configuration than required. KSQL expects {wanted} \
+                 partitions (topic has {}), 1 replication factor (topic has 1).",
+                meta.partitions
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Creates `topic` unless it exists (it does when a replayed command created it before).

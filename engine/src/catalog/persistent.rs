@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use datafusion::physical_plan::displayable;
 
-use crate::catalog::ddl::{check_name_free, create_topic, kind_title, topic_configs};
+use crate::catalog::ddl::{
+    check_name_free, check_topic_partitions, create_topic, kind_title, topic_configs,
+};
 use crate::catalog::describe::query_kind;
 use crate::catalog::error::{EngineError, Result};
 use crate::catalog::executor::Ctx;
@@ -122,17 +124,12 @@ pub async fn create_as(
             planned.source.name
         )));
     }
-    if let (Some(meta), Some(wanted)) = (ctx.broker.topic(&topic), shape.partitions)
-        && meta.partitions != wanted
-        && !ctx.is_replay()
-    {
-        return Err(EngineError::invalid(format!(
-            "A Kafka topic with the name '{topic}' already exists, with different \
-             partition/replica configuration than required. KSQL expects {wanted} partitions \
-             (topic has {}), 1 replication factor (topic has 1).",
-            meta.partitions
-        )));
-    }
+    check_topic_partitions(
+        ctx,
+        &topic,
+        ctx.broker.topic(&topic).as_ref(),
+        shape.partitions,
+    )?;
 
     // OR REPLACE: the query writing the old definition is replaced, keeping its id (and so its
     // offsets).

@@ -40,6 +40,7 @@ use crate::types::{Column, ColumnKind, LogicalSchema};
 use datum::{Datum, build_array};
 
 pub use encode::encode_batch;
+pub use json::compact as compact_json;
 pub use options::{FormatKind, FormatOptions, RecordFormat, parse_delimiter};
 pub use properties::FormatDefaults;
 pub use validate::{validate_key_format, validate_value_format};

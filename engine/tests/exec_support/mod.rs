@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice_broker::{Broker, BrokerConfig};
+use sluice_broker::{Broker, BrokerConfig, Durability, new_record};
 use sluice_engine::exec::{FormatDecoder, FormatEncoder};
 use sluice_engine::format::{FormatKind, RecordFormat};
 use sluice_engine::query::{QuerySource, QuerySpec};
@@ -70,6 +70,50 @@ pub fn order(i: i64) -> (String, String, i64) {
         format!(r#"{{"ID":{i},"AMOUNT":{amount},"NOTE":"n{i}"}}"#),
         1_000 + i,
     )
+}
+
+/// Appends orders `range` to the source, partitioned by key, `per_batch` records a batch.
+pub async fn produce_orders(
+    broker: &Broker,
+    range: std::ops::Range<i64>,
+    per_batch: usize,
+    durability: Durability,
+) {
+    let mut by_partition: BTreeMap<i32, Vec<_>> = BTreeMap::new();
+    for i in range {
+        let (k, v, ts) = order(i);
+        let p = broker
+            .partition_for_key(SOURCE, Some(k.as_bytes()))
+            .expect("partition for key");
+        by_partition.entry(p).or_default().push(new_record(
+            Some(k.as_bytes()),
+            Some(v.as_bytes()),
+            ts,
+        ));
+    }
+    for (p, records) in by_partition {
+        let log = broker.partition(SOURCE, p).expect("source partition");
+        for chunk in records.chunks(per_batch) {
+            log.append_records(chunk, durability)
+                .await
+                .expect("append orders");
+        }
+    }
+}
+
+/// Appends orders `ids` to partition 0 of the source, one record a batch (so each is visible
+/// to a running query on its own).
+pub async fn produce_one_by_one(broker: &Broker, ids: std::ops::Range<i64>) {
+    let log = broker.partition(SOURCE, 0).expect("source partition");
+    for i in ids {
+        let (k, v, ts) = order(i);
+        log.append_records(
+            &[new_record(Some(k.as_bytes()), Some(v.as_bytes()), ts)],
+            Durability::Written,
+        )
+        .await
+        .expect("append order");
+    }
 }
 
 /// What the query writes for order i, if anything: key, value, timestamp.

@@ -7,6 +7,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::format::datum::Datum;
+use crate::format::json::compact;
 use crate::format::text::{decode_base64, parse_decimal};
 use crate::types::{Column, SqlType, StructField};
 
@@ -257,7 +258,7 @@ fn convert(raw: &RawValue, sql_type: &SqlType) -> Result<Datum, Failure> {
         (SqlType::String, Node::Text(s)) => Datum::String(s),
         (SqlType::String, Node::Number(t)) => Datum::String(t.to_string()),
         (SqlType::String, Node::Bool(b)) => Datum::String(b.to_string()),
-        (SqlType::String, Node::Object(_)) => Datum::String(minify(raw.get())),
+        (SqlType::String, Node::Object(_)) => Datum::String(compact(raw.get())),
         (SqlType::String, Node::Array(items)) => {
             let parts = items
                 .iter()
@@ -357,31 +358,6 @@ fn parse_java_double(text: &str) -> Option<f64> {
         }
         _ => t.parse().ok(),
     }
-}
-
-/// JSON text without insignificant whitespace (how Jackson re-serializes an object that is
-/// read into a STRING column).
-fn minify(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -189,30 +189,9 @@ pub fn as_text(value: Span<'_>) -> Option<String> {
     }
 }
 
-/// JSON text without insignificant whitespace (numbers and strings untouched).
-pub fn compact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    out
-}
+/// JSON text without insignificant whitespace (numbers and strings untouched); the JSON
+/// format's decoder uses the same function for objects read into a STRING column.
+pub use crate::format::compact_json as compact;
 
 #[cfg(test)]
 mod tests {
