@@ -195,11 +195,19 @@ fn parse_host_port(addr: &str) -> Result<(String, u16), CliError> {
 pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
     let server = LocalServer::start(options).await?;
     info!(data_dir = %options.data_dir.display(), kafka = %server.addr(), "sluice server started");
-    // Scripts and tests read the bound address from this line (useful with port 0).
-    println!("sluice: Kafka API listening on {}", server.addr());
+    // Scripts and tests read the bound addresses from these lines (useful with port 0). Written
+    // at once and errors ignored: a reader that closed stdout after the first line must not
+    // kill the server (println! would panic on EPIPE).
+    let mut banner = format!("sluice: Kafka API listening on {}\n", server.addr());
     if let Some(pg) = server.pg_addr() {
         info!(postgres = %pg, "Postgres wire listening");
-        println!("sluice: Postgres wire listening on {pg}");
+        banner.push_str(&format!("sluice: Postgres wire listening on {pg}\n"));
+    }
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes());
+        let _ = stdout.flush();
     }
     wait_for_signal().await?;
     info!("shutting down: finishing requests and flushing the log");
