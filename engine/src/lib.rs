@@ -6,6 +6,7 @@ pub mod engine;
 pub mod exec;
 pub mod format;
 pub mod functions;
+pub mod pgwire;
 pub mod processing_log;
 pub mod query;
 pub mod sql;

@@ -50,6 +50,9 @@ enum Command {
         /// differs from --kafka-addr, e.g. behind NAT or when listening on 0.0.0.0.
         #[arg(long)]
         advertised_addr: Option<String>,
+        /// Address of the Postgres wire listener for SQL clients (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:5433")]
+        pg_addr: String,
     },
     /// Create, list, describe, delete topics; produce and consume lines.
     Topic {
@@ -102,7 +105,8 @@ fn main() {
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         None => {
-            let options = server::ServerOptions::new("./sluice-data", "127.0.0.1:9092");
+            let mut options = server::ServerOptions::new("./sluice-data", "127.0.0.1:9092");
+            options.pg_addr = Some("127.0.0.1:5433".to_owned());
             server::run(&options).await
         }
         Some(Command::Server {
@@ -110,9 +114,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             kafka_addr,
             group_initial_rebalance_delay_ms,
             advertised_addr,
+            pg_addr,
         }) => {
             let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
             options.advertised_addr = advertised_addr;
+            options.pg_addr = Some(pg_addr);
             options.group_initial_rebalance_delay =
                 Duration::from_millis(group_initial_rebalance_delay_ms);
             server::run(&options).await

@@ -1,9 +1,10 @@
-//! `sluice server`: the broker on a data directory with its Kafka listener, until SIGINT or
-//! SIGTERM.
+//! `sluice server`: the broker on a data directory with its Kafka listener, and the SQL engine
+//! over it with its Postgres listener, until SIGINT or SIGTERM.
 //!
 //! [`LocalServer`] is the same server started inside the current process; `sluice bench` uses it
 //! when no `--bootstrap` is given. Shutdown is graceful: the listener stops accepting, open
-//! connections finish their request, and the broker flushes and fsyncs every partition before
+//! connections finish their request, Postgres connections are closed (their push queries stop),
+//! the engine stops its persistent queries (they resume at the next start), and the broker flushes and fsyncs every partition before
 //! the process exits.
 
 use std::net::SocketAddr;
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use sluice_broker::protocol::{ServerConfig, serve};
 use sluice_broker::{Broker, BrokerConfig};
+use sluice_engine::Engine;
+use sluice_engine::pgwire::PgServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tracing::info;
@@ -30,6 +33,9 @@ pub struct ServerOptions {
     /// `host:port` written into Metadata and FindCoordinator answers; the bound address if
     /// `None`.
     pub advertised_addr: Option<String>,
+    /// Address of the Postgres listener (port 0 picks a free port); `None` runs the broker
+    /// alone, without the SQL engine.
+    pub pg_addr: Option<String>,
 }
 
 impl ServerOptions {
@@ -40,6 +46,7 @@ impl ServerOptions {
             kafka_addr: kafka_addr.to_owned(),
             group_initial_rebalance_delay: ServerConfig::default().group.initial_rebalance_delay,
             advertised_addr: None,
+            pg_addr: None,
         }
     }
 }
@@ -50,6 +57,15 @@ pub struct LocalServer {
     broker: Broker,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), String>>,
+    sql: Option<SqlFrontEnd>,
+}
+
+/// The engine and its Postgres listener, when the server runs them.
+struct SqlFrontEnd {
+    engine: Engine,
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl LocalServer {
@@ -94,12 +110,22 @@ impl LocalServer {
                 Err(e) => Err(format!("the Kafka listener failed: {e}")),
             }
         });
+        let sql = match &options.pg_addr {
+            Some(pg_addr) => Some(start_sql(&broker, pg_addr).await?),
+            None => None,
+        };
         Ok(LocalServer {
             addr,
             broker,
             stop: Some(stop),
             task,
+            sql,
         })
+    }
+
+    /// The address Postgres clients connect to, when the SQL engine runs.
+    pub fn pg_addr(&self) -> Option<SocketAddr> {
+        self.sql.as_ref().map(|sql| sql.addr)
     }
 
     /// The address Kafka clients connect to.
@@ -109,6 +135,13 @@ impl LocalServer {
 
     /// Stops the listener, waits for open connections, then flushes and fsyncs the broker.
     pub async fn shutdown(mut self) -> Result<(), CliError> {
+        if let Some(sql) = self.sql.take() {
+            let _ = sql.stop.send(());
+            if let Err(e) = sql.task.await {
+                tracing::warn!(error = %e, "the Postgres listener failed");
+            }
+            sql.engine.close().await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -119,6 +152,31 @@ impl LocalServer {
         self.broker.shutdown().await;
         served
     }
+}
+
+/// Opens the engine over `broker` (replaying its catalog) and listens for Postgres clients.
+async fn start_sql(broker: &Broker, pg_addr: &str) -> Result<SqlFrontEnd, CliError> {
+    let engine = Engine::open(broker.clone())
+        .await
+        .map_err(|e| CliError::Server(format!("cannot start the SQL engine: {e}")))?;
+    let server = PgServer::bind(pg_addr, engine.clone()).await.map_err(|e| {
+        CliError::Server(format!(
+            "cannot listen for Postgres clients on {pg_addr}: {e}"
+        ))
+    })?;
+    let addr = server
+        .local_addr()
+        .map_err(|e| CliError::Server(format!("cannot read the listener's address: {e}")))?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    Ok(SqlFrontEnd {
+        engine,
+        addr,
+        stop,
+        task,
+    })
 }
 
 /// Splits `host:port` (IPv6 hosts in brackets).
@@ -137,8 +195,20 @@ fn parse_host_port(addr: &str) -> Result<(String, u16), CliError> {
 pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
     let server = LocalServer::start(options).await?;
     info!(data_dir = %options.data_dir.display(), kafka = %server.addr(), "sluice server started");
-    // Scripts and tests read the bound address from this line (useful with port 0).
-    println!("sluice: Kafka API listening on {}", server.addr());
+    // Scripts and tests read the bound addresses from these lines (useful with port 0). Written
+    // at once and errors ignored: a reader that closed stdout after the first line must not
+    // kill the server (println! would panic on EPIPE).
+    let mut banner = format!("sluice: Kafka API listening on {}\n", server.addr());
+    if let Some(pg) = server.pg_addr() {
+        info!(postgres = %pg, "Postgres wire listening");
+        banner.push_str(&format!("sluice: Postgres wire listening on {pg}\n"));
+    }
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes());
+        let _ = stdout.flush();
+    }
     wait_for_signal().await?;
     info!("shutting down: finishing requests and flushing the log");
     server.shutdown().await?;

@@ -1,0 +1,25 @@
+//! The Postgres wire front end: psql, JDBC, tokio-postgres and every Postgres driver talk to the
+//! engine through it.
+//!
+//! Each accepted connection gets its own [`crate::Session`] (its own `SET` properties) and its own
+//! task, so a connection that fails or hangs never affects another. The protocol itself
+//! (start-up, framing, Parse/Bind/Describe/Execute bookkeeping) is the `pgwire` crate's; this
+//! module decides what a statement returns:
+//!
+//! - [`handler`]: the simple and extended query handlers (one per connection);
+//! - [`respond`]: a [`crate::StatementResult`] written as Postgres messages (command tags,
+//!   RowDescription, DataRows flushed one by one for push queries);
+//! - [`types`]: Arrow types to Postgres types and row encoding (on `arrow-pg`);
+//! - [`params`]: `$n` parameters of a bound statement turned into SQL literals;
+//! - [`errors`]: [`crate::EngineError`] to an ErrorResponse with a SQLSTATE and a position.
+//!
+//! No TLS and no password authentication yet (any user name is accepted).
+
+pub mod errors;
+pub mod handler;
+pub mod params;
+pub mod respond;
+pub mod server;
+pub mod types;
+
+pub use server::{PgServer, serve};
