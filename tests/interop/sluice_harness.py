@@ -137,6 +137,10 @@ class SluiceServer:
                     str(self.data_dir),
                     "--kafka-addr",
                     self.bootstrap,
+                    # A free Postgres-wire port: servers of parallel or overlapping tests (and any
+                    # other server on this machine) must not fight over the default 5433.
+                    "--pg-addr",
+                    "127.0.0.1:0",
                     *self.extra_args,
                 ],
                 stdin=subprocess.DEVNULL,
