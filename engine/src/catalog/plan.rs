@@ -61,6 +61,10 @@ pub struct PlannedSelect {
     pub key: Vec<String>,
     /// `LIMIT n` of a transient query.
     pub limit: Option<u64>,
+    /// The source's `__TOMBSTONE` column, carried to a persistent query's sink: a stream
+    /// record whose value is null stays a record with a null value (ksqlDB does not evaluate
+    /// the projection over a null row), and a WHERE drops it.
+    pub tombstone: Option<String>,
 }
 
 impl PlannedSelect {
@@ -74,9 +78,16 @@ impl PlannedSelect {
         if let Some(rowtime) = &self.rowtime {
             columns.push(format!("{rowtime} AS \"ROWTIME\""));
         }
+        if let Some(tombstone) = &self.tombstone {
+            columns.push(format!("{tombstone} AS {}", quote(TOMBSTONE_COLUMN)));
+        }
         self.sql = format!("SELECT {} FROM {}", columns.join(", "), self.from);
-        if let Some(selection) = &self.selection {
-            self.sql.push_str(&format!(" WHERE {selection}"));
+        match (&self.selection, &self.tombstone) {
+            (Some(selection), Some(tombstone)) => self
+                .sql
+                .push_str(&format!(" WHERE NOT {tombstone} AND ({selection})")),
+            (Some(selection), None) => self.sql.push_str(&format!(" WHERE {selection}")),
+            (None, _) => {}
         }
     }
 
@@ -275,6 +286,8 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
         source,
         key,
         limit: query.limit,
+        tombstone: (usage == SelectUse::Persistent)
+            .then(|| format!("{}.{}", quote(&reference), quote(TOMBSTONE_COLUMN))),
     };
     planned.build_sql();
     Ok(planned)

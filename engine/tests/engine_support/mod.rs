@@ -24,6 +24,17 @@ pub fn create_topic(broker: &Broker, topic: &str, partitions: i32) {
 
 /// Appends one record to the partition its key hashes to, as a Kafka producer would.
 pub async fn produce(broker: &Broker, topic: &str, key: &str, value: &str, timestamp: i64) {
+    produce_value(broker, topic, key, Some(value), timestamp).await;
+}
+
+/// Like [`produce`], with a value that may be null (a tombstone).
+pub async fn produce_value(
+    broker: &Broker,
+    topic: &str,
+    key: &str,
+    value: Option<&str>,
+    timestamp: i64,
+) {
     let partition = broker
         .partition_for_key(topic, Some(key.as_bytes()))
         .unwrap();
@@ -33,7 +44,7 @@ pub async fn produce(broker: &Broker, topic: &str, key: &str, value: &str, times
         .append_records(
             &[new_record(
                 Some(key.as_bytes()),
-                Some(value.as_bytes()),
+                value.map(str::as_bytes),
                 timestamp,
             )],
             Durability::Written,
