@@ -30,6 +30,10 @@ pub enum EngineError {
     /// A type cannot be represented (a query output DataFusion typed in a way ksqlDB cannot name).
     #[error("{0}")]
     Type(#[from] TypeError),
+    /// A WITH property could not be read while the statement was prepared (a bad delimiter):
+    /// ksqlDB reports these with the prefix of its prepare step.
+    #[error("Failed to prepare statement: {0}")]
+    Prepare(Box<EngineError>),
     /// The SELECT did not plan: an unknown column, a type mismatch, an unknown function.
     #[error("Invalid query: {0}")]
     Plan(String),
@@ -61,6 +65,17 @@ impl EngineError {
     /// An [`EngineError::Invalid`] with `message`.
     pub fn invalid(message: impl Into<String>) -> EngineError {
         EngineError::Invalid(message.into())
+    }
+
+    /// Wraps an error of reading the WITH clause as ksqlDB's prepare step reports it; other
+    /// errors are returned unchanged.
+    pub fn prepare(error: impl Into<EngineError>) -> EngineError {
+        match error.into() {
+            error @ EngineError::Format(FormatError::InvalidDelimiter { .. }) => {
+                EngineError::Prepare(Box::new(error))
+            }
+            other => other,
+        }
     }
 
     /// The position of a parse error (1-based line and column), if this is one.
