@@ -77,6 +77,10 @@ impl ParseError {
                  {line}:{column}"
             ),
             ParseStage::Literal => {
+                // ksqlDB builds these from a node's 1-based column and then adds one more (its
+                // ParsingException expects a 0-based one): it reports the column after the
+                // literal's first character, and so does Sluice, for the same message.
+                let column = column + 1;
                 format!("Failed to prepare statement: line {line}:{column}: {message}")
             }
             ParseStage::Node => {
@@ -226,7 +230,7 @@ mod tests {
             ParseError::new(at, "Number overflows DOUBLE: 1E400")
                 .with_stage(ParseStage::Literal)
                 .to_string(),
-            "Failed to prepare statement: line 2:47: Number overflows DOUBLE: 1E400"
+            "Failed to prepare statement: line 2:48: Number overflows DOUBLE: 1E400"
         );
         let node = ParseError::from(ParserError::ParserError(format!(
             "{NODE_MARK}Column `ID` is a 'KEY' column at Line: 1, Column: 21"

@@ -96,13 +96,14 @@ pub fn check_select(query: &Query, catalog: &Catalog, persistent: bool) -> Resul
 fn plain(_clause: &str, error: CheckError) -> EngineError {
     match error {
         CheckError::Name(message) | CheckError::Type(message) => EngineError::Invalid(message),
+        CheckError::Located(span, message) => EngineError::at(span, message),
     }
 }
 
 /// A WHERE or HAVING: its type errors are prefixed with the clause, and it must be a predicate.
 fn check_predicate(expr: &Expr, scope: &Scope<'_>, clause: &str, joined: bool) -> Result<()> {
     match infer(expr, scope, clause) {
-        Err(CheckError::Name(message)) => Err(EngineError::Invalid(message)),
+        Err(error @ (CheckError::Name(_) | CheckError::Located(..))) => Err(plain(clause, error)),
         Err(CheckError::Type(message)) => Err(EngineError::Invalid(format!(
             "Error in {clause} expression: {message}"
         ))),

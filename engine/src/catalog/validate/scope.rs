@@ -3,6 +3,8 @@
 //! Name resolution gives ksqlDB's messages (`WHERE column 'BOB' cannot be resolved.`, `'X' is
 //! not a valid stream/table name or alias.`) before DataFusion sees the query.
 
+use datafusion::sql::sqlparser::ast::Ident;
+
 use super::typing::{CheckError, Result, Ty};
 use crate::catalog::source::SourceInfo;
 use crate::types::PseudoColumn;
@@ -44,7 +46,8 @@ impl Scope<'_> {
     /// The type of column `name` (of the source `qualifier` names, if given) used in `clause`.
     /// Pseudo columns (ROWTIME ...) resolve to an unknown type: ksqlDB types them as BIGINT but
     /// rewrites their comparisons with strings, so the check leaves them to the planner.
-    pub fn resolve(&self, qualifier: Option<&str>, name: &str, clause: &str) -> Result<Ty> {
+    pub fn resolve(&self, qualifier: Option<&str>, column: &Ident, clause: &str) -> Result<Ty> {
+        let name = column.value.as_str();
         if PseudoColumn::from_name(name).is_some() {
             if let Some(q) = qualifier {
                 self.source(q)?;
@@ -73,8 +76,21 @@ impl Scope<'_> {
                 )))
             }
             [column] => Ok(Ty::Known(column.sql_type.clone())),
-            // Ambiguous in a join: the join planner reports it.
-            _ => Ok(Ty::Unknown),
+            _ => {
+                let candidates: Vec<String> = self
+                    .sources
+                    .iter()
+                    .filter(|s| s.info.schema.find(name).is_some())
+                    .map(|s| format!("{}.{name}", s.qualifier))
+                    .collect();
+                Err(CheckError::Located(
+                    column.span,
+                    format!(
+                        "Column '{name}' is ambiguous. Could be {}.",
+                        candidates.join(" or ")
+                    ),
+                ))
+            }
         }
     }
 }

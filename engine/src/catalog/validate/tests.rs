@@ -56,6 +56,28 @@ fn valid_queries_pass() {
     check("SELECT ID, NAME, B = C, ID + 1.5 > 2 FROM input WHERE name = 'x' AND id >= 1;").unwrap();
     check("SELECT i.ID, UCASE(i.NAME) FROM input i WHERE ROWTIME > '2020-01-01';").unwrap();
     check("SELECT * FROM input i JOIN other o WITHIN 1 SECOND ON i.id = o.id;").unwrap();
+    check("SELECT ID, DATEADD(DAYS, 1, NAME) FROM input;").unwrap();
+}
+
+#[test]
+fn ambiguous_join_columns_are_placed() {
+    assert_eq!(
+        check("SELECT i.ID, ID FROM input i JOIN other o WITHIN 1 SECOND ON i.id = o.id;")
+            .unwrap_err(),
+        "Line: 1, Col: 14: Column 'ID' is ambiguous. Could be I.ID or O.ID."
+    );
+}
+
+#[test]
+fn having_knows_aggregate_types() {
+    assert_eq!(
+        check(
+            "SELECT NAME, COUNT(*) FROM input GROUP BY NAME HAVING COUNT(*) > 1 AND SUM(ID) > '1';"
+        )
+        .unwrap_err(),
+        "Error in HAVING expression: Cannot compare SUM(ID) (INTEGER) to '1' (STRING) with \
+         GREATER_THAN."
+    );
 }
 
 #[test]

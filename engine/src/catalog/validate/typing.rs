@@ -23,6 +23,8 @@ pub enum CheckError {
     Name(String),
     /// A type error; the message is ksqlDB's, without the clause.
     Type(String),
+    /// A name error ksqlDB reports at the name's position (an ambiguous column).
+    Located(datafusion::sql::sqlparser::tokenizer::Span, String),
 }
 
 /// Result of a check.
@@ -54,9 +56,9 @@ fn fixed_result(name: &str) -> Option<SqlType> {
 /// (`SELECT`, `WHERE` ...) names the clause in unknown-column messages.
 pub fn infer(expr: &Expr, scope: &Scope, clause: &str) -> Result<Ty> {
     let ty = match expr {
-        Expr::Identifier(ident) => scope.resolve(None, &ident.value, clause)?,
+        Expr::Identifier(ident) => scope.resolve(None, ident, clause)?,
         Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-            [qualifier, column] => scope.resolve(Some(&qualifier.value), &column.value, clause)?,
+            [qualifier, column] => scope.resolve(Some(&qualifier.value), column, clause)?,
             _ => Ty::Unknown,
         },
         Expr::Value(value) => literal(&value.value),
@@ -108,7 +110,10 @@ pub fn infer(expr: &Expr, scope: &Scope, clause: &str) -> Result<Ty> {
                 }
             }
             let name = function.name.to_string().to_uppercase();
-            fixed_result(&name).map_or(Ty::Unknown, Ty::Known)
+            match fixed_result(&name) {
+                Some(ty) => Ty::Known(ty),
+                None => aggregate_result(&name, &function.args, scope, clause)?,
+            }
         }
         Expr::Case {
             operand,
@@ -144,6 +149,32 @@ pub fn infer(expr: &Expr, scope: &Scope, clause: &str) -> Result<Ty> {
         _ => Ty::Unknown,
     };
     Ok(ty)
+}
+
+/// The result of ksqlDB's aggregates whose type follows their argument's: `COUNT` is a
+/// BIGINT, `SUM` of a number, `MIN` and `MAX` of a number are that number's type.
+fn aggregate_result(
+    name: &str,
+    args: &FunctionArguments,
+    scope: &Scope,
+    clause: &str,
+) -> Result<Ty> {
+    if name == "COUNT" {
+        return Ok(Ty::Known(SqlType::BigInt));
+    }
+    if !matches!(name, "SUM" | "MIN" | "MAX") {
+        return Ok(Ty::Unknown);
+    }
+    let FunctionArguments::List(list) = args else {
+        return Ok(Ty::Unknown);
+    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => match infer(e, scope, clause)? {
+            Ty::Known(t) if is_number(&t) => Ok(Ty::Known(t)),
+            _ => Ok(Ty::Unknown),
+        },
+        _ => Ok(Ty::Unknown),
+    }
 }
 
 /// Whether a function argument is a time unit (`DATEADD(DAYS, 1, d)`): ksqlDB's grammar reads

@@ -121,7 +121,7 @@ mod tests {
         assert!(parse_statement("SELECT -9223372036854775808 FROM s;").is_ok());
         assert_eq!(
             error("SELECT 1, -9223372036854775809 FROM s;"),
-            "Failed to prepare statement: line 1:12: Invalid numeric literal: -9223372036854775809"
+            "Failed to prepare statement: line 1:13: Invalid numeric literal: -9223372036854775809"
         );
         assert!(parse_statement("SELECT 9223372036854775808 FROM s;").is_err());
     }
@@ -131,7 +131,7 @@ mod tests {
         assert!(parse_statement("SELECT 1.7976931348623157E308 FROM s;").is_ok());
         assert_eq!(
             error("SELECT x FROM s WHERE x > 1.7976931348623159E308;"),
-            "Failed to prepare statement: line 1:27: Number overflows DOUBLE: 1.7976931348623159E308"
+            "Failed to prepare statement: line 1:28: Number overflows DOUBLE: 1.7976931348623159E308"
         );
     }
 
