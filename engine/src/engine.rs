@@ -170,10 +170,11 @@ impl Engine {
     ) -> Result<Vec<StatementResult>> {
         let mut statements = Vec::new();
         for parsed in parse_script(script) {
-            statements.push((parsed.result?, parsed.source.text));
+            statements.push((parsed.result?, parsed.source));
         }
         let mut results = Vec::new();
-        for (statement, text) in statements {
+        for (statement, source) in statements {
+            let text = source.text;
             if let Statement::RunScript(path) = &statement {
                 let file =
                     tokio::fs::read_to_string(path)
@@ -185,7 +186,12 @@ impl Engine {
                 results.extend(Box::pin(self.execute_in(properties, &file)).await?);
                 continue;
             }
-            results.push(self.execute_parsed(&statement, text, properties).await?);
+            results.push(
+                self.execute_parsed(&statement, text, properties)
+                    .await
+                    // Node positions count in the statement; report them in the script.
+                    .map_err(|e| e.placed(source.line, source.column))?,
+            );
         }
         Ok(results)
     }
@@ -247,7 +253,11 @@ impl Engine {
             Statement::InsertValues(insert) => {
                 let source = {
                     let state = self.inner.state.lock().await;
-                    state.catalog.source(&insert.target.value)?.clone()
+                    crate::catalog::validate::names::insert_values_target(
+                        &state.catalog,
+                        &insert.target,
+                    )?
+                    .clone()
                 };
                 if source.is_source {
                     return Err(EngineError::invalid(format!(

@@ -87,9 +87,12 @@ pub async fn create_source(
     }
     let properties = &create.properties;
     check_property_names(properties, &[])?;
-    let schema = schema_from_columns(create.kind, &create.columns, &ctx.catalog.types)?;
+    // ksqlDB validates the WITH clause (formats, delimiters) before the columns: a statement
+    // with a bad format is refused for the format even when its columns are wrong too.
     let defaults = format_defaults(|name| ctx.property(name).map(str::to_string))?;
-    let mut format = RecordFormat::from_properties(|name| properties.get_str(name), &defaults)?;
+    let mut format = RecordFormat::from_properties(|name| properties.get_str(name), &defaults)
+        .map_err(EngineError::prepare)?;
+    let schema = schema_from_columns(create.kind, &create.columns, &ctx.catalog.types)?;
     validate_formats(&schema, &format)?;
     defaults.apply_wrap_default(&mut format, schema.value.len());
     let (timestamp, timestamp_format) = timestamp_column(properties, &schema)?;

@@ -30,6 +30,21 @@ pub enum EngineError {
     /// A type cannot be represented (a query output DataFusion typed in a way ksqlDB cannot name).
     #[error("{0}")]
     Type(#[from] TypeError),
+    /// A rule about one node of the statement (an unknown INSERT INTO target), at the node's
+    /// 1-based line and column: ksqlDB prints these `Line: L, Col: C: message`.
+    #[error("Line: {line}, Col: {column}: {message}")]
+    At {
+        /// 1-based line, in the whole script once [`EngineError::placed`] moved it.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong, in ksqlDB's words.
+        message: String,
+    },
+    /// A WITH property could not be read while the statement was prepared (a bad delimiter):
+    /// ksqlDB reports these with the prefix of its prepare step.
+    #[error("Failed to prepare statement: {0}")]
+    Prepare(Box<EngineError>),
     /// The SELECT did not plan: an unknown column, a type mismatch, an unknown function.
     #[error("Invalid query: {0}")]
     Plan(String),
@@ -61,6 +76,46 @@ impl EngineError {
     /// An [`EngineError::Invalid`] with `message`.
     pub fn invalid(message: impl Into<String>) -> EngineError {
         EngineError::Invalid(message.into())
+    }
+
+    /// An [`EngineError::At`] at the start of `span` (positions within the statement's text).
+    pub fn at(
+        span: datafusion::sql::sqlparser::tokenizer::Span,
+        message: impl Into<String>,
+    ) -> Self {
+        EngineError::At {
+            line: span.start.line,
+            column: span.start.column,
+            message: message.into(),
+        }
+    }
+
+    /// Moves a position counted in a statement's text to the whole script's, the statement
+    /// starting at 1-based `line` and `column` of the script.
+    pub fn placed(self, line: u64, column: u64) -> EngineError {
+        match self {
+            EngineError::At {
+                line: l,
+                column: c,
+                message,
+            } if l > 0 => EngineError::At {
+                column: if l == 1 { c + column - 1 } else { c },
+                line: l + line - 1,
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// Wraps an error of reading the WITH clause as ksqlDB's prepare step reports it; other
+    /// errors are returned unchanged.
+    pub fn prepare(error: impl Into<EngineError>) -> EngineError {
+        match error.into() {
+            error @ EngineError::Format(FormatError::InvalidDelimiter { .. }) => {
+                EngineError::Prepare(Box::new(error))
+            }
+            other => other,
+        }
     }
 
     /// The position of a parse error (1-based line and column), if this is one.

@@ -20,6 +20,7 @@ pub mod push;
 pub mod result;
 pub mod session;
 pub mod source;
+pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

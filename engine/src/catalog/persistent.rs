@@ -205,7 +205,8 @@ pub async fn insert_into(
     text: &str,
 ) -> Result<StatementResult> {
     let name = insert.target.value.clone();
-    let target = ctx.catalog.source(&name)?.clone();
+    let target =
+        crate::catalog::validate::names::insert_into_target(ctx.catalog, &insert.target)?.clone();
     if target.kind == SourceKind::Table {
         return Err(EngineError::invalid(format!(
             "INSERT INTO can only be used to insert into a stream. {name} is a table."

@@ -132,6 +132,9 @@ pub fn decoder(source: &SourceInfo) -> Arc<dyn RecordDecoder> {
 
 /// Resolves `query` against `catalog` and writes it as DataFusion SQL.
 pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result<PlannedSelect> {
+    // ksqlDB's semantic checks come first: an invalid query is refused as invalid, even when it
+    // also uses what Sluice does not run yet.
+    crate::catalog::validate::check_select(query, catalog, usage == SelectUse::Persistent)?;
     if !query.from.joins.is_empty() {
         return Err(EngineError::Unsupported(
             "Joins are not supported yet: Sluice runs stateless queries (filters, projections, \

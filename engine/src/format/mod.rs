@@ -101,7 +101,7 @@ pub enum FormatError {
     #[error("Unknown format: {0}")]
     UnknownFormat(String),
     /// A delimiter that is not one character, `TAB` or `SPACE`.
-    #[error("Configuration {property} is invalid: {reason}")]
+    #[error("Configuration {property} is invalid: {reason}\nExample valid value: ';'")]
     InvalidDelimiter {
         /// `KEY_DELIMITER` or `VALUE_DELIMITER`.
         property: String,

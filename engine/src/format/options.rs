@@ -164,7 +164,7 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. \
-             Delimiter must be a single character or TAB,SPACE"
+             Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'"
         );
         for blank in ["", " ", "\t"] {
             let err = parse_delimiter("value_delimiter", blank)

@@ -8,15 +8,15 @@ use crate::EngineError;
 /// SQLSTATE of `error` (see the Postgres "Error Codes" appendix).
 pub fn sqlstate(error: &EngineError) -> &'static str {
     match error {
-        EngineError::Parse(_) => "42601",       // syntax_error
-        EngineError::Invalid(_) => "42000",     // syntax_error_or_access_rule_violation
-        EngineError::Plan(_) => "42000",        // the SELECT does not plan (unknown column ...)
+        EngineError::Parse(_) => "42601", // syntax_error
+        EngineError::Invalid(_) | EngineError::At { .. } => "42000", // syntax_error_or_access_rule_violation
+        EngineError::Plan(_) => "42000", // the SELECT does not plan (unknown column ...)
         EngineError::Unsupported(_) => "0A000", // feature_not_supported
-        EngineError::Format(_) | EngineError::Type(_) => "42804", // datatype_mismatch
-        EngineError::Query(_) => "XX000",       // internal_error: the query failed while running
-        EngineError::Broker(_) => "58000",      // system_error: the log refused
+        EngineError::Format(_) | EngineError::Type(_) | EngineError::Prepare(_) => "42804", // datatype_mismatch (a bad WITH value)
+        EngineError::Query(_) => "XX000", // internal_error: the query failed while running
+        EngineError::Broker(_) => "58000", // system_error: the log refused
         EngineError::CorruptCommand { .. } => "XX001", // data_corrupted
-        EngineError::Script { .. } => "58030",  // io_error
+        EngineError::Script { .. } => "58030", // io_error
     }
 }
 

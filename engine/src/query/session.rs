@@ -24,6 +24,8 @@ pub fn streaming_session(target_partitions: usize) -> SessionContext {
     options.optimizer.prefer_existing_sort = true;
     // Columns keep the case the user wrote them in: ksqlDB column names are upper case.
     options.sql_parser.enable_ident_normalization = false;
+    // ksqlDB types `2.345` as DECIMAL(4, 3), not DOUBLE (an exponent makes a DOUBLE).
+    options.sql_parser.parse_float_as_decimal = true;
     let ctx = SessionContext::new_with_config(config);
     // ksqlDB's scalar functions (branch `func`), registered under lower-case names: the planner
     // (catalog/plan.rs) writes unquoted function names in lower case.

@@ -28,6 +28,6 @@ pub use ast::*;
 /// sqlparser as DataFusion re-exports it: the expression types inside the tree.
 pub use datafusion::sql::sqlparser;
 pub use dialect::KsqlDialect;
-pub use error::ParseError;
+pub use error::{ParseError, ParseStage};
 pub use parser::{parse_statement, parse_statements, parse_type_expr};
 pub use script::{ParsedStatement, ScriptStatement, parse_script, split_statements};

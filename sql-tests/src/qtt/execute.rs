@@ -84,8 +84,14 @@ async fn run_on(
             ))
             .await;
     }
+    // ksqlDB runs a case's statements as one script, joined by newlines, so the positions in
+    // its messages count from the first statement. Each statement runs on its own here (to say
+    // which one failed) but keeps its place: it is preceded by the lines before it.
+    let mut lines_before = 0;
     for (i, statement) in case.statements.iter().enumerate() {
-        if let Err(e) = session.execute(statement).await {
+        let placed = format!("{}{statement}", "\n".repeat(lines_before));
+        lines_before += statement.matches('\n').count() + 1;
+        if let Err(e) = session.execute(&placed).await {
             let message = e.to_string();
             return Ok(match &case.expected_exception {
                 Some(expected) => match &expected.message {

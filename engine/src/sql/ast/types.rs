@@ -14,6 +14,7 @@ use datafusion::sql::sqlparser::ast::{
     ArrayElemTypeDef, DataType, ExactNumberInfo, Ident, ObjectName, StructBracketKind, StructField,
     TimezoneInfo,
 };
+use datafusion::sql::sqlparser::tokenizer::Location;
 
 /// A ksqlDB type: the primitive types, the three containers and named custom types.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,11 +74,7 @@ impl TypeExpr {
             TypeExpr::Double => SqlType::Double,
             TypeExpr::Decimal { precision, scale } => {
                 SqlType::decimal(u32::from(*precision), u32::from(*scale)).map_err(|error| {
-                    ParseError {
-                        line: 0,
-                        column: 0,
-                        message: error.to_string(),
-                    }
+                    ParseError::new(Location { line: 0, column: 0 }, error.to_string())
                 })?
             }
             TypeExpr::String => SqlType::String,

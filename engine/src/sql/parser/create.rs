@@ -11,7 +11,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::query::{parse_query, parse_source_name};
 use super::types::parse_type;
-use super::{ParserExt, fail_at};
+use super::{ParserExt, fail_at, fail_node_at};
 use crate::sql::ast::{
     AlterSource, ColumnConstraint, ColumnDef, CreateSource, CreateSourceAs, CreateType, DropSource,
     DropType, Duration, Properties, Property, PropertyValue, SourceKind, Statement,
@@ -107,7 +107,7 @@ fn parse_column(parser: &mut Parser, kind: Option<SourceKind>) -> Result<ColumnD
     let data_type = parse_type(parser)?;
     let constraint = if parser.parse_words(&["PRIMARY", "KEY"]) {
         if kind == Some(SourceKind::Stream) {
-            return fail_at(
+            return fail_node_at(
                 name.span.start,
                 format!(
                     "Column `{}` is a 'PRIMARY KEY' column: please use 'KEY' for streams.",
@@ -118,7 +118,7 @@ fn parse_column(parser: &mut Parser, kind: Option<SourceKind>) -> Result<ColumnD
         Some(ColumnConstraint::PrimaryKey)
     } else if parser.parse_word("KEY") {
         if kind == Some(SourceKind::Table) {
-            return fail_at(
+            return fail_node_at(
                 name.span.start,
                 format!(
                     "Column `{}` is a 'KEY' column: please use 'PRIMARY KEY' for tables.",

@@ -10,8 +10,8 @@ use datafusion::sql::sqlparser::ast::{
     Expr, SelectItem, UnaryOperator, Value, ValueWithSpan, visit_expressions,
 };
 
-use crate::sql::ParseError;
 use crate::sql::ast::{Explain, Query, Statement};
+use crate::sql::{ParseError, ParseStage};
 
 /// Checks every numeric literal in `statement`.
 pub(crate) fn check_statement(statement: &Statement) -> Result<(), ParseError> {
@@ -88,10 +88,10 @@ fn check_number(value: &ValueWithSpan, negative: bool) -> Result<(), ParseError>
     };
     if text.bytes().all(|b| b.is_ascii_digit()) {
         if signed.parse::<i64>().is_err() {
-            return Err(ParseError::at(
-                value.span,
-                format!("Invalid numeric literal: {signed}"),
-            ));
+            return Err(
+                ParseError::at(value.span, format!("Invalid numeric literal: {signed}"))
+                    .with_stage(ParseStage::Literal),
+            );
         }
     } else if text.contains(['e', 'E']) {
         match signed.parse::<f64>() {
@@ -100,7 +100,8 @@ fn check_number(value: &ValueWithSpan, negative: bool) -> Result<(), ParseError>
                 return Err(ParseError::at(
                     value.span,
                     format!("Number overflows DOUBLE: {signed}"),
-                ));
+                )
+                .with_stage(ParseStage::Literal));
             }
         }
     }
@@ -120,7 +121,7 @@ mod tests {
         assert!(parse_statement("SELECT -9223372036854775808 FROM s;").is_ok());
         assert_eq!(
             error("SELECT 1, -9223372036854775809 FROM s;"),
-            "line 1:12: Invalid numeric literal: -9223372036854775809"
+            "Failed to prepare statement: line 1:13: Invalid numeric literal: -9223372036854775809"
         );
         assert!(parse_statement("SELECT 9223372036854775808 FROM s;").is_err());
     }
@@ -130,7 +131,7 @@ mod tests {
         assert!(parse_statement("SELECT 1.7976931348623157E308 FROM s;").is_ok());
         assert_eq!(
             error("SELECT x FROM s WHERE x > 1.7976931348623159E308;"),
-            "line 1:27: Number overflows DOUBLE: 1.7976931348623159E308"
+            "Failed to prepare statement: line 1:28: Number overflows DOUBLE: 1.7976931348623159E308"
         );
     }
 

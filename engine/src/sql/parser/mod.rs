@@ -59,11 +59,10 @@ pub fn parse_statements(sql: &str) -> Result<Vec<Statement>, ParseError> {
 pub fn parse_statement(sql: &str) -> Result<Statement, ParseError> {
     let mut parser = parser_for(sql)?;
     if parser.peek_token_ref().token == Token::EOF {
-        return Err(ParseError {
-            line: 1,
-            column: 1,
-            message: format!("mismatched input <EOF> expecting {STATEMENT_STARTS}"),
-        });
+        return Err(ParseError::new(
+            Location { line: 1, column: 1 },
+            format!("mismatched input <EOF> expecting {STATEMENT_STARTS}"),
+        ));
     }
     let statement = parse_one(&mut parser)?;
     let _ = parser.consume_token(&Token::SemiColon);
@@ -169,6 +168,28 @@ pub(crate) fn fail_at<T>(
     message: impl std::fmt::Display,
 ) -> Result<T, ParserError> {
     Err(ParserError::ParserError(format!("{message}{location}")))
+}
+
+/// Fails with a rule about a node at `location` (ksqlDB's `Line: L, Col: C: ` errors).
+pub(crate) fn fail_node_at<T>(
+    location: Location,
+    message: impl std::fmt::Display,
+) -> Result<T, ParserError> {
+    fail_at(
+        location,
+        format!("{}{message}", crate::sql::error::NODE_MARK),
+    )
+}
+
+/// Fails because no rule of the grammar takes `token` at `location`.
+pub(crate) fn fail_no_viable_at<T>(
+    location: Location,
+    token: impl std::fmt::Display,
+) -> Result<T, ParserError> {
+    fail_at(
+        location,
+        format!("{}{token}", crate::sql::error::NO_VIABLE_MARK),
+    )
 }
 
 /// Small helpers over sqlparser's `Parser` for ksqlDB's words, which are mostly not sqlparser

@@ -6,7 +6,7 @@
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::{ParserExt, fail_at};
+use super::{ParserExt, fail_at, fail_no_viable_at};
 use crate::sql::ast::{TypeExpr, TypeExprField};
 
 /// Parses a ksqlDB type at the parser's position.
@@ -28,6 +28,12 @@ impl TypeParser {
     fn parse(&mut self, parser: &mut Parser) -> Result<TypeExpr, ParserError> {
         let token = parser.next_token();
         let word = match token.token {
+            // NULL has no type: ksqlDB's grammar has no rule for it here at all.
+            Token::Word(word)
+                if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("NULL") =>
+            {
+                return fail_no_viable_at(token.span.start, word.value.to_uppercase());
+            }
             Token::Word(word) => word,
             _ => {
                 parser.prev_token();
