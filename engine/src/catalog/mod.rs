@@ -16,6 +16,7 @@ pub mod executor;
 pub mod insert_values;
 pub mod persistent;
 pub mod plan;
+mod projection;
 pub mod push;
 pub mod result;
 pub mod session;

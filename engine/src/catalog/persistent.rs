@@ -17,7 +17,7 @@ use crate::catalog::describe::query_kind;
 use crate::catalog::error::{EngineError, Result};
 use crate::catalog::executor::Ctx;
 use crate::catalog::plan::{
-    PlannedSelect, SelectUse, check_persistent_source, output_schema, plan_select,
+    PlannedSelect, check_persistent_source, output_schema, plan_persistent,
 };
 use crate::catalog::result::{CommandStatus, StatementResult};
 use crate::catalog::source::{
@@ -84,7 +84,7 @@ pub async fn create_as(
     }
     let properties = &create.properties;
     check_property_names(properties, &[QUERY_ID_PROPERTY])?;
-    let mut planned = plan_select(&create.query, ctx.catalog, SelectUse::Persistent)?;
+    let mut planned = plan_persistent(&create.query, ctx.catalog, &name)?;
     check_persistent_source(&planned.source)?;
     if create.kind == SourceKind::Table {
         return Err(EngineError::invalid(
@@ -218,7 +218,7 @@ pub async fn insert_into(
         )));
     }
     check_property_names(&insert.properties, &[QUERY_ID_PROPERTY])?;
-    let planned = plan_select(&insert.query, ctx.catalog, SelectUse::Persistent)?;
+    let planned = plan_persistent(&insert.query, ctx.catalog, &name)?;
     check_persistent_source(&planned.source)?;
     if planned.source.name == name {
         return Err(EngineError::invalid(format!(

@@ -18,18 +18,17 @@ use std::sync::Arc;
 use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, ObjectNamePart, SelectItem, SelectItemQualifiedWildcardKind, visit_expressions_mut,
-};
+use datafusion::sql::sqlparser::ast::{Expr, Ident, ObjectNamePart, visit_expressions_mut};
 
 use crate::catalog::Catalog;
 use crate::catalog::error::{EngineError, Result};
+use crate::catalog::projection::{self, Projection};
 use crate::catalog::source::SourceInfo;
 use crate::exec::{FormatDecoder, ProcessingLog, RecordDecoder, TopicTableProvider};
 use crate::query::{QuerySource, streaming_session};
 use crate::sql::{Emit, Query, SourceKind};
 use crate::types::schema::TOMBSTONE_COLUMN;
-use crate::types::{ColumnKind, PseudoColumn, SqlType};
+use crate::types::{PseudoColumn, SqlType};
 use sluice_broker::Broker;
 
 /// Whether the SELECT runs as a persistent query (writes a sink) or a transient one.
@@ -132,6 +131,20 @@ pub fn decoder(source: &SourceInfo) -> Arc<dyn RecordDecoder> {
 
 /// Resolves `query` against `catalog` and writes it as DataFusion SQL.
 pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result<PlannedSelect> {
+    plan_select_into(query, catalog, usage, None)
+}
+
+/// [`plan_select`] for a persistent query writing `sink` (named in its messages).
+pub fn plan_persistent(query: &Query, catalog: &Catalog, sink: &str) -> Result<PlannedSelect> {
+    plan_select_into(query, catalog, SelectUse::Persistent, Some(sink))
+}
+
+fn plan_select_into(
+    query: &Query,
+    catalog: &Catalog,
+    usage: SelectUse,
+    sink: Option<&str>,
+) -> Result<PlannedSelect> {
     // ksqlDB's semantic checks come first: an invalid query is refused as invalid, even when it
     // also uses what Sluice does not run yet.
     crate::catalog::validate::check_select(query, catalog, usage == SelectUse::Persistent)?;
@@ -168,61 +181,13 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
         .is_some_and(|c| source.schema.find(c).is_some());
     let reference = from.reference_name().value.clone();
 
-    let mut items: Vec<String> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut key = Vec::new();
-    // ksqlDB numbers the names it makes up, not the select items: `SELECT id, ABS(x)` has
-    // columns ID and KSQL_COL_0.
-    let mut synthetic = 0;
-    for item in &query.projection {
-        match item {
-            SelectItem::Wildcard(_) => {
-                expand(&source, &reference, &mut items, &mut names, &mut key)
-            }
-            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
-                let qualifier = name.to_string();
-                if !qualifier.eq_ignore_ascii_case(&reference) {
-                    return Err(EngineError::invalid(format!(
-                        "'{qualifier}' is not a valid stream/table name or alias."
-                    )));
-                }
-                expand(&source, &reference, &mut items, &mut names, &mut key)
-            }
-            SelectItem::ExprWithAliases { expr, .. } => {
-                return Err(EngineError::invalid(format!(
-                    "Unsupported select item: {expr} with several aliases"
-                )));
-            }
-            SelectItem::QualifiedWildcard(other, _) => {
-                return Err(EngineError::invalid(format!(
-                    "Unsupported select item: {other}"
-                )));
-            }
-            SelectItem::UnnamedExpr(expr) => {
-                let column = column_of(expr);
-                let name = column.clone().unwrap_or_else(|| {
-                    synthetic += 1;
-                    format!("KSQL_COL_{}", synthetic - 1)
-                });
-                if let Some(c) = &column
-                    && source.schema.key.iter().any(|k| &k.name == c)
-                {
-                    key.push(name.clone());
-                }
-                items.push(quoted(expr.clone(), event_time));
-                names.push(name);
-            }
-            SelectItem::ExprWithAlias { expr, alias } => {
-                if let Some(c) = column_of(expr)
-                    && source.schema.key.iter().any(|k| k.name == c)
-                {
-                    key.push(alias.value.clone());
-                }
-                items.push(quoted(expr.clone(), event_time));
-                names.push(alias.value.clone());
-            }
-        }
-    }
+    let sink = match sink {
+        Some(name) => format!("`{name}`"),
+        None => "the sink".to_string(),
+    };
+    let Projection { items, key } =
+        projection::resolve(query, &source, &reference, event_time, usage, &sink)?;
+    let names: Vec<&String> = items.iter().map(|(_, name)| name).collect();
     for name in &names {
         if PseudoColumn::from_name(name).is_some() && usage == SelectUse::Persistent {
             return Err(EngineError::invalid(format!(
@@ -238,35 +203,6 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
             w[0]
         )));
     }
-    if !query.partition_by.is_empty() {
-        key.clear();
-        for expr in &query.partition_by {
-            match column_of(expr) {
-                Some(c) if names.contains(&c) => key.push(c),
-                _ => {
-                    return Err(EngineError::Unsupported(format!(
-                        "PARTITION BY {expr}: Sluice repartitions by a column of the projection \
-                         only; select the column and partition by its name."
-                    )));
-                }
-            }
-        }
-    } else if usage == SelectUse::Persistent && key.len() < source.schema.key.len() {
-        let missing: Vec<&str> = source
-            .schema
-            .key
-            .iter()
-            .map(|k| k.name.as_str())
-            .filter(|k| !key.iter().any(|n| n == k))
-            .collect();
-        return Err(EngineError::invalid(format!(
-            "Key missing from projection (ie, SELECT).\nThe query used to build the sink must \
-             include the key column{} {} in its projection (eg, SELECT {}...).",
-            if missing.len() > 1 { "s" } else { "" },
-            missing.join(", "),
-            missing.join(", ")
-        )));
-    }
     // A persistent query's sink record keeps the source record's (event) time; the sink
     // schema leaves ROWTIME out.
     let rowtime = (usage == SelectUse::Persistent).then(|| {
@@ -279,7 +215,7 @@ pub fn plan_select(query: &Query, catalog: &Catalog, usage: SelectUse) -> Result
     });
     let mut planned = PlannedSelect {
         sql: String::new(),
-        items: items.into_iter().zip(names).collect(),
+        items,
         from: from_clause(&source, from.alias.as_ref().map(|a| a.value.as_str())),
         selection: query
             .selection
@@ -354,33 +290,6 @@ fn event_time_expr(expr: &str, sql_type: &SqlType, format: Option<&str>) -> Stri
             format.replace('\'', "''")
         ),
         _ => format!("arrow_cast({expr}, 'Timestamp(Millisecond, None)')"),
-    }
-}
-
-/// Appends the declared columns of `source` (what `*` means in ksqlDB).
-fn expand(
-    source: &SourceInfo,
-    reference: &str,
-    items: &mut Vec<String>,
-    names: &mut Vec<String>,
-    key: &mut Vec<String>,
-) {
-    for column in source.schema.columns() {
-        items.push(format!("{}.{}", quote(reference), quote(&column.name)));
-        names.push(column.name.clone());
-        if column.kind == ColumnKind::Key {
-            key.push(column.name.clone());
-        }
-    }
-}
-
-/// The column an expression names, if it is a plain (or qualified) column reference.
-fn column_of(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Identifier(ident) => Some(ident.value.clone()),
-        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
-        Expr::Nested(inner) => column_of(inner),
-        _ => None,
     }
 }
 
@@ -518,6 +427,13 @@ mod tests {
         plan_select(&query, &catalog(), usage)
     }
 
+    fn parse(sql: &str) -> Query {
+        let Statement::Query(query) = parse_statement(sql).unwrap() else {
+            panic!("not a query");
+        };
+        *query
+    }
+
     #[test]
     fn star_expands_to_declared_columns_and_keeps_the_key() {
         let planned = plan(
@@ -581,5 +497,61 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn partition_by_an_expression_keys_by_its_value_and_moves_the_old_key() {
+        let planned = plan(
+            "SELECT * FROM orders PARTITION BY ABS(amount);",
+            SelectUse::Persistent,
+        )
+        .unwrap();
+        assert_eq!(planned.key, ["KSQL_COL_0"]);
+        let names: Vec<&str> = planned.items.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names[0], "KSQL_COL_0");
+        assert!(
+            names.contains(&"ID"),
+            "the old key moves into the value: {names:?}"
+        );
+        let planned = plan(
+            "SELECT id, amount FROM orders PARTITION BY NULL;",
+            SelectUse::Persistent,
+        )
+        .unwrap();
+        assert!(planned.key.is_empty());
+        let err = plan(
+            "SELECT id FROM orders PARTITION BY ABS(amount);",
+            SelectUse::Persistent,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("must include the partitioning expression ABS(AMOUNT)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_key_is_selected_exactly_once_with_a_value_column() {
+        let err =
+            plan_persistent(&parse("SELECT amount FROM orders;"), &catalog(), "OUT").unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "The query used to build `OUT` must include the key column ID in its \
+                 projection (eg, SELECT ID...)."
+            ),
+            "{err}"
+        );
+        let err = plan(
+            "SELECT id, id AS id2, amount FROM orders;",
+            SelectUse::Persistent,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "The projection contains a key column (`ID`) more than once, aliased as: ID and ID2."
+        );
+        let err = plan("SELECT id FROM orders;", SelectUse::Persistent).unwrap_err();
+        assert_eq!(err.to_string(), "The projection contains no value columns.");
     }
 }
