@@ -444,8 +444,9 @@ mod tests {
         assert_eq!(
             planned.sql,
             "SELECT \"ORDERS\".\"ID\" AS \"ID\", \"ORDERS\".\"AMOUNT\" AS \"AMOUNT\", \
-             \"ORDERS\".\"TS\" AS \"TS\", \"ORDERS\".\"ROWTIME\" AS \"ROWTIME\" FROM \"ORDERS\" \
-             WHERE \"AMOUNT\" > 1"
+             \"ORDERS\".\"TS\" AS \"TS\", \"ORDERS\".\"ROWTIME\" AS \"ROWTIME\", \
+             \"ORDERS\".\"__TOMBSTONE\" AS \"__TOMBSTONE\" FROM \"ORDERS\" \
+             WHERE NOT \"ORDERS\".\"__TOMBSTONE\" AND (\"AMOUNT\" > 1)"
         );
         assert_eq!(planned.key, ["ID"]);
     }
