@@ -97,7 +97,7 @@ const LOG: FunctionSpec = FunctionSpec {
     name: "LOG",
     aliases: &[],
     category: M,
-    description: "The base-10 logarithm of value, or its logarithm in the given base. A value of 0 gives -Infinity; a negative value, or a base that is not positive or is 1, gives NaN.",
+    description: "The natural logarithm of value (as Java's Math.log, what ksqlDB computes), or its logarithm in the given base: LOG(base, value). A value of 0 gives -Infinity; a negative value, or a base that is not positive or is 1, gives NaN.",
     sigs: &[
         Sig::new(&[P::Double], "DOUBLE"),
         Sig::new(&[P::Double, P::Double], "DOUBLE"),
@@ -285,7 +285,7 @@ fn log(a: &[ArrayRef], n: usize, _: &DataType) -> Result<ArrayRef> {
     if a.len() == 1 {
         return out(doubles(a, 0)?
             .iter()
-            .map(|x| x.map(f64::log10))
+            .map(|x| x.map(f64::ln))
             .collect::<Float64Array>());
     }
     let (base, value) = (doubles(a, 0)?, doubles(a, 1)?);

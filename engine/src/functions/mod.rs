@@ -5,7 +5,8 @@
 //! `SUBSTRING` takes negative positions, `ROUND` rounds half up and returns `BIGINT`, `TRIM`
 //! trims control characters ...). Ours are registered under the ksqlDB name, so they replace a
 //! DataFusion built-in of the same name. Functions DataFusion already has with ksqlDB's
-//! semantics (`COALESCE`, `NULLIF`, `MD5`, `UUID` ...) are left to DataFusion and only described.
+//! semantics (`NULLIF`, `MD5`, `UUID` ...) are left to DataFusion and only described; COALESCE and
+//! IFNULL run DataFusion's `coalesce` under ksqlDB's typing ([`conditional`]).
 //!
 //! TRANSFORM, FILTER and REDUCE take lambdas and are DataFusion higher-order functions
 //! ([`collections::lambda`], [`collections::reduce`]). Before planning a parsed ksqlDB statement,
@@ -25,6 +26,7 @@ pub mod builtin;
 pub mod catalog;
 pub mod chr;
 pub mod collections;
+pub mod conditional;
 pub mod datetime;
 pub mod elt;
 pub mod encoding;
@@ -39,6 +41,7 @@ pub mod rounding;
 pub mod split;
 pub mod string;
 pub mod trig;
+pub mod types;
 pub mod udf;
 pub mod url;
 pub mod value;
@@ -74,13 +77,15 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(geo::udfs());
     udfs.extend(collections::build::udfs());
     udfs.extend(value::udfs());
+    udfs.extend(conditional::udfs());
     udfs
 }
 
 /// Registers ksqlDB's scalar functions on `ctx`, replacing DataFusion built-ins of the same name,
 /// registers TRANSFORM, FILTER and REDUCE, and puts [`planner::KsqlExprPlanner`] ahead of
 /// DataFusion's expression planners so that the `SUBSTRING(...)` syntax means ksqlDB's SUBSTRING
-/// and `+` between strings concatenates. Call it once, right after creating the context.
+/// and `+` between strings concatenates, and [`types::KsqlTypePlanner`] so that `CAST(x AS MAP<K, V>)`
+/// plans. Call it once, right after creating the context.
 pub fn register_ksql_functions(ctx: &SessionContext) {
     let udfs = ksql_udfs();
     if let Some(substring) = udfs.iter().find(|u| u.name() == "substring") {
@@ -93,6 +98,7 @@ pub fn register_ksql_functions(ctx: &SessionContext) {
         planners.extend(state.expr_planners().iter().cloned());
         *state = SessionStateBuilder::new_from_existing(state.clone())
             .with_expr_planners(planners)
+            .with_type_planner(Arc::new(types::KsqlTypePlanner))
             .build();
     }
     for udf in udfs {
