@@ -486,7 +486,7 @@ async fn timestamp_column_is_rowtime_everywhere() {
          INSERT INTO events VALUES ('e1', STRUCT(a := 1, b := 'x'), 12345);
          INSERT INTO texts VALUES ('t1', '1970-01-01 00:00:02');
          CREATE STREAM early AS SELECT id, payload->b AS b FROM events WHERE ROWTIME < CAST('1970-01-02 00:00:00' AS TIMESTAMP);
-         CREATE STREAM parsed AS SELECT id FROM texts;
+         CREATE STREAM parsed AS SELECT id, at FROM texts;
          CREATE STREAM retimed WITH (TIMESTAMP='next_ts') AS
              SELECT id, ts + 1000 AS next_ts FROM events WHERE ROWTIME < CAST('1970-01-02 00:00:00' AS TIMESTAMP);",
     )
