@@ -540,21 +540,7 @@ mod tests {
 
     #[test]
     fn check_kind_names_both_kinds() {
-        let source = crate::catalog::SourceInfo {
-            name: "S".into(),
-            kind: SourceKind::Stream,
-            schema: Default::default(),
-            topic: "s".into(),
-            format: crate::format::RecordFormat::new(
-                crate::format::FormatKind::Kafka,
-                crate::format::FormatKind::Json,
-            ),
-            timestamp_column: None,
-            timestamp_format: None,
-            is_source: false,
-            statement_is_query: false,
-            statement: String::new(),
-        };
+        let source = crate::catalog::SourceInfo::test_stream("S", []);
         assert_eq!(
             check_kind(&source, SourceKind::Table, "DROP")
                 .unwrap_err()

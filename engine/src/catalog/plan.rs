@@ -394,28 +394,19 @@ pub fn check_persistent_source(source: &SourceInfo) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{FormatKind, RecordFormat};
     use crate::sql::{Statement, parse_statement};
-    use crate::types::{Column, LogicalSchema};
+    use crate::types::Column;
 
     fn catalog() -> Catalog {
         let mut catalog = Catalog::default();
-        let source = SourceInfo {
-            name: "ORDERS".into(),
-            kind: SourceKind::Stream,
-            schema: LogicalSchema::from_columns([
+        let source = SourceInfo::test_stream(
+            "ORDERS",
+            [
                 Column::key("ID", SqlType::String),
                 Column::value("AMOUNT", SqlType::Double),
                 Column::value("TS", SqlType::BigInt),
-            ]),
-            topic: "orders".into(),
-            format: RecordFormat::new(FormatKind::Kafka, FormatKind::Json),
-            timestamp_column: None,
-            timestamp_format: None,
-            is_source: false,
-            statement_is_query: false,
-            statement: String::new(),
-        };
+            ],
+        );
         catalog.sources.insert("ORDERS".into(), source);
         catalog
     }

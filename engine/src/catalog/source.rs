@@ -38,6 +38,28 @@ pub struct SourceInfo {
     pub statement_is_query: bool,
 }
 
+#[cfg(test)]
+impl SourceInfo {
+    /// A JSON-valued, KAFKA-keyed stream `name` over topic `name` lower-cased, for unit tests.
+    pub(crate) fn test_stream(name: &str, columns: impl IntoIterator<Item = Column>) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
+            kind: SourceKind::Stream,
+            schema: LogicalSchema::from_columns(columns),
+            topic: name.to_lowercase(),
+            format: RecordFormat::new(
+                crate::format::FormatKind::Kafka,
+                crate::format::FormatKind::Json,
+            ),
+            timestamp_column: None,
+            timestamp_format: None,
+            is_source: false,
+            statement_is_query: false,
+            statement: String::new(),
+        }
+    }
+}
+
 /// The properties a `WITH` clause of CREATE STREAM/TABLE may hold.
 const SOURCE_PROPERTIES: &[&str] = &[
     "KAFKA_TOPIC",

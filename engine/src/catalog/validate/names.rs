@@ -75,26 +75,14 @@ pub fn insert_into_target<'a>(catalog: &'a Catalog, name: &Ident) -> Result<&'a 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{FormatKind, RecordFormat};
-    use crate::types::{Column, LogicalSchema, SqlType};
+    use crate::types::{Column, SqlType};
 
     fn with(names: &[&str]) -> Catalog {
         let mut catalog = Catalog::default();
         for name in names {
             catalog.sources.insert(
                 name.to_string(),
-                SourceInfo {
-                    name: name.to_string(),
-                    kind: SourceKind::Stream,
-                    schema: LogicalSchema::from_columns([Column::key("ID", SqlType::Int)]),
-                    topic: "t".into(),
-                    format: RecordFormat::new(FormatKind::Kafka, FormatKind::Json),
-                    timestamp_column: None,
-                    timestamp_format: None,
-                    is_source: false,
-                    statement_is_query: false,
-                    statement: String::new(),
-                },
+                SourceInfo::test_stream(name, [Column::key("ID", SqlType::Int)]),
             );
         }
         catalog

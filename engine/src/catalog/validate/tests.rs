@@ -2,23 +2,11 @@
 
 use super::*;
 use crate::catalog::SourceInfo;
-use crate::format::{FormatKind, RecordFormat};
-use crate::sql::{SourceKind, Statement, parse_statement};
-use crate::types::{Column, LogicalSchema, SqlType};
+use crate::sql::{Statement, parse_statement};
+use crate::types::{Column, SqlType};
 
 fn source(name: &str, columns: Vec<Column>) -> SourceInfo {
-    SourceInfo {
-        name: name.into(),
-        kind: SourceKind::Stream,
-        schema: LogicalSchema::from_columns(columns),
-        topic: name.to_lowercase(),
-        format: RecordFormat::new(FormatKind::Kafka, FormatKind::Json),
-        timestamp_column: None,
-        timestamp_format: None,
-        is_source: false,
-        statement_is_query: false,
-        statement: String::new(),
-    }
+    SourceInfo::test_stream(name, columns)
 }
 
 fn catalog() -> Catalog {
