@@ -13,70 +13,9 @@ use tokio::sync::oneshot;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-/// A broker, the engine over it and its Postgres listener on a free port.
-struct Server {
-    _dir: tempfile::TempDir,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
+mod pgwire_support;
 
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
-        let engine = Engine::open(broker).await.unwrap();
-        let server = PgServer::bind("127.0.0.1:0", engine).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        Server {
-            _dir: dir,
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn connect(&self) -> Client {
-        let socket = TcpStream::connect(self.addr).await.unwrap();
-        let (client, connection) = tokio_postgres::Config::new()
-            .user("sluice")
-            .dbname("sluice")
-            .connect_raw(socket, NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.task).await.unwrap();
-    }
-}
-
-/// The data rows of a simple-protocol answer, as text (NULL as None).
-fn text_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
-}
-
-const CREATE_ORDERS: &str = "CREATE STREAM orders (id STRING KEY, amount DOUBLE, item STRING) \
-     WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=1);";
+use pgwire_support::{CREATE_ORDERS, Server, text_rows};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_insert_show_and_a_push_query_with_limit() {

@@ -53,6 +53,8 @@ enum Command {
         /// Address of the Postgres wire listener for SQL clients (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:5433")]
         pg_addr: String,
+        #[command(flatten)]
+        pg_auth: PgAuthArgs,
     },
     /// Create, list, describe, delete topics; produce and consume lines.
     Topic {
@@ -69,6 +71,32 @@ enum Command {
     },
     /// Measure produce and consume throughput through the Kafka protocol.
     Bench(bench::BenchArgs),
+}
+
+/// Who may log in to the Postgres listener.
+#[derive(Debug, clap::Args)]
+struct PgAuthArgs {
+    /// User name Postgres clients log in as when --pg-password is set.
+    #[arg(long, default_value = "sluice", env = "SLUICE_PG_USER")]
+    pg_user: String,
+    /// Password Postgres clients must give (SCRAM-SHA-256). Without it anyone may log in, which
+    /// is allowed only when --pg-addr is a loopback address.
+    #[arg(long, env = "SLUICE_PG_PASSWORD", hide_env_values = true)]
+    pg_password: Option<String>,
+    /// Let anyone log in without a password even on a non-loopback --pg-addr.
+    #[arg(long)]
+    pg_insecure_no_auth: bool,
+}
+
+impl PgAuthArgs {
+    /// The credentials to ask for, if a password is set.
+    fn credentials(&self) -> Result<Option<sluice_engine::pgwire::PgCredentials>, CliError> {
+        self.pg_password
+            .as_deref()
+            .map(|password| sluice_engine::pgwire::credentials(&self.pg_user, password))
+            .transpose()
+            .map_err(|e| CliError::Usage(e.to_string()))
+    }
 }
 
 fn main() {
@@ -115,10 +143,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             group_initial_rebalance_delay_ms,
             advertised_addr,
             pg_addr,
+            pg_auth,
         }) => {
             let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
             options.advertised_addr = advertised_addr;
             options.pg_addr = Some(pg_addr);
+            options.pg_credentials = pg_auth.credentials()?;
+            options.pg_insecure_no_auth = pg_auth.pg_insecure_no_auth;
             options.group_initial_rebalance_delay =
                 Duration::from_millis(group_initial_rebalance_delay_ms);
             server::run(&options).await

@@ -14,7 +14,7 @@ use std::time::Duration;
 use sluice_broker::protocol::{ServerConfig, serve};
 use sluice_broker::{Broker, BrokerConfig};
 use sluice_engine::Engine;
-use sluice_engine::pgwire::PgServer;
+use sluice_engine::pgwire::{PgCredentials, PgServer, check_exposure};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tracing::info;
@@ -36,6 +36,11 @@ pub struct ServerOptions {
     /// Address of the Postgres listener (port 0 picks a free port); `None` runs the broker
     /// alone, without the SQL engine.
     pub pg_addr: Option<String>,
+    /// The user and password Postgres clients log in with (SCRAM-SHA-256); `None` lets anyone
+    /// in, which only a loopback `pg_addr` allows unless `pg_insecure_no_auth`.
+    pub pg_credentials: Option<PgCredentials>,
+    /// Serve a non-loopback `pg_addr` without a password.
+    pub pg_insecure_no_auth: bool,
 }
 
 impl ServerOptions {
@@ -47,6 +52,8 @@ impl ServerOptions {
             group_initial_rebalance_delay: ServerConfig::default().group.initial_rebalance_delay,
             advertised_addr: None,
             pg_addr: None,
+            pg_credentials: None,
+            pg_insecure_no_auth: false,
         }
     }
 }
@@ -72,6 +79,9 @@ impl LocalServer {
     /// Opens (and recovers) the broker in `options.data_dir` and listens for Kafka clients on
     /// `options.kafka_addr`.
     pub async fn start(options: &ServerOptions) -> Result<LocalServer, CliError> {
+        if let Some(pg_addr) = &options.pg_addr {
+            check_pg_exposure(pg_addr, options).await?;
+        }
         let data_dir = options.data_dir.as_path();
         let addr = options.kafka_addr.as_str();
         std::fs::create_dir_all(data_dir).map_err(|source| CliError::Io {
@@ -111,7 +121,7 @@ impl LocalServer {
             }
         });
         let sql = match &options.pg_addr {
-            Some(pg_addr) => Some(start_sql(&broker, pg_addr).await?),
+            Some(pg_addr) => Some(start_sql(&broker, pg_addr, options).await?),
             None => None,
         };
         Ok(LocalServer {
@@ -155,15 +165,22 @@ impl LocalServer {
 }
 
 /// Opens the engine over `broker` (replaying its catalog) and listens for Postgres clients.
-async fn start_sql(broker: &Broker, pg_addr: &str) -> Result<SqlFrontEnd, CliError> {
+async fn start_sql(
+    broker: &Broker,
+    pg_addr: &str,
+    options: &ServerOptions,
+) -> Result<SqlFrontEnd, CliError> {
     let engine = Engine::open(broker.clone())
         .await
         .map_err(|e| CliError::Server(format!("cannot start the SQL engine: {e}")))?;
-    let server = PgServer::bind(pg_addr, engine.clone()).await.map_err(|e| {
-        CliError::Server(format!(
-            "cannot listen for Postgres clients on {pg_addr}: {e}"
-        ))
-    })?;
+    let server = PgServer::bind(pg_addr, engine.clone())
+        .await
+        .map_err(|e| {
+            CliError::Server(format!(
+                "cannot listen for Postgres clients on {pg_addr}: {e}"
+            ))
+        })?
+        .with_credentials(options.pg_credentials.clone());
     let addr = server
         .local_addr()
         .map_err(|e| CliError::Server(format!("cannot read the listener's address: {e}")))?;
@@ -177,6 +194,25 @@ async fn start_sql(broker: &Broker, pg_addr: &str) -> Result<SqlFrontEnd, CliErr
         stop,
         task,
     })
+}
+
+/// Refuses, before anything starts, to let Postgres clients in without a password on an address
+/// that is not loopback (unless `--pg-insecure-no-auth`).
+async fn check_pg_exposure(pg_addr: &str, options: &ServerOptions) -> Result<(), CliError> {
+    let resolved = tokio::net::lookup_host(pg_addr).await.map_err(|e| {
+        CliError::Usage(format!(
+            "--pg-addr {pg_addr:?} is not a valid host:port: {e}"
+        ))
+    })?;
+    for addr in resolved {
+        check_exposure(
+            addr,
+            options.pg_credentials.as_ref(),
+            options.pg_insecure_no_auth,
+        )
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Splits `host:port` (IPv6 hosts in brackets).

@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use futures::{Sink, SinkExt};
 use parking_lot::Mutex;
 use pgwire::api::auth::noop::NoopStartupHandler;
+use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_ready_for_query};
 use pgwire::api::results::{
@@ -30,7 +31,8 @@ use pgwire::api::results::{
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState, PgWireServerHandlers, Type,
+    ClientInfo, ClientPortalStore, ConnectionManager, DEFAULT_NAME, PgWireConnectionState,
+    PgWireServerHandlers, Type,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
@@ -39,9 +41,12 @@ use pgwire::messages::response::{EmptyQueryResponse, ErrorResponse, ReadyForQuer
 use pgwire::messages::simplequery::Query;
 use tracing::debug;
 
+use crate::pgwire::auth::{PgCredentials, Startup};
+use crate::pgwire::cancel::{CancelSignal, canceled};
+use crate::pgwire::copy::{CopyOut, parse_copy, write_copy};
 use crate::pgwire::errors::{error_info, to_pgwire};
 use crate::pgwire::params::{literals, parameter_count, parameter_type, substitute};
-use crate::pgwire::respond::{result_fields, write_result};
+use crate::pgwire::respond::{result_fields, write_result_until};
 use crate::sql::{parse_script, split_statements};
 use crate::{EngineError, Session, StatementResult};
 
@@ -49,17 +54,29 @@ use crate::{EngineError, Session, StatementResult};
 #[derive(Debug)]
 pub struct ConnectionHandlers {
     handler: Arc<QueryHandler>,
+    cancel: Arc<DefaultCancelHandler>,
+    startup: Arc<Startup>,
 }
 
 impl ConnectionHandlers {
-    /// Handlers running statements in `session`.
-    pub fn new(session: Session) -> ConnectionHandlers {
+    /// Handlers running statements in `session`; the connection registers with `backends` (the
+    /// listener's registry of backend keys) so that a CancelRequest can find it. With
+    /// `credentials` the client must log in with SCRAM-SHA-256 first.
+    pub fn new(
+        session: Session,
+        backends: Arc<ConnectionManager>,
+        credentials: Option<Arc<PgCredentials>>,
+    ) -> ConnectionHandlers {
+        let handler = Arc::new(QueryHandler {
+            session,
+            parser: Arc::new(SqlParser),
+            described: Mutex::new(HashMap::new()),
+            backends: backends.clone(),
+        });
         ConnectionHandlers {
-            handler: Arc::new(QueryHandler {
-                session,
-                parser: Arc::new(SqlParser),
-                described: Mutex::new(HashMap::new()),
-            }),
+            startup: Arc::new(Startup::new(credentials, handler.clone(), backends.clone())),
+            handler,
+            cancel: Arc::new(DefaultCancelHandler::new(backends)),
         }
     }
 }
@@ -74,7 +91,11 @@ impl PgWireServerHandlers for ConnectionHandlers {
     }
 
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        self.handler.clone()
+        self.startup.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        self.cancel.clone()
     }
 }
 
@@ -87,15 +108,35 @@ pub struct QueryHandler {
     /// Cleared at Sync. A Mutex because pgwire hands the handler out as `&self`; it is only
     /// touched by this connection's task.
     described: Mutex<HashMap<String, (String, StatementResult)>>,
+    /// The listener's registry of backend keys, for CancelRequest.
+    backends: Arc<ConnectionManager>,
 }
 
-impl NoopStartupHandler for QueryHandler {}
+impl NoopStartupHandler for QueryHandler {
+    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
+        Some(self.backends.clone())
+    }
+}
 
 impl QueryHandler {
     /// Runs one statement text and returns its results.
     async fn run(&self, sql: &str) -> Result<Vec<StatementResult>, EngineError> {
         debug!(sql, "statement");
         self.session.execute(sql).await
+    }
+
+    /// [`Self::run`] until the client cancels: a statement still running then is dropped (and
+    /// with it whatever it started) and the answer is SQLSTATE 57014.
+    async fn run_until(
+        &self,
+        sql: &str,
+        cancel: &mut CancelSignal,
+    ) -> PgWireResult<Vec<StatementResult>> {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(canceled()),
+            results = self.run(sql) => results.map_err(|e| to_pgwire(&e, sql)),
+        }
     }
 
     /// The SQL of `portal` with its parameters replaced by literals.
@@ -131,6 +172,29 @@ impl QueryHandler {
     }
 }
 
+/// Reports the outcome of a statement: `Ok(true)` if it succeeded, `Ok(false)` once a statement
+/// error was sent as an ErrorResponse, `Err` if the connection failed (nothing more can be
+/// written).
+async fn report<C>(client: &mut C, outcome: PgWireResult<()>) -> PgWireResult<bool>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<C::Error>,
+{
+    match outcome {
+        Ok(()) => Ok(true),
+        Err(PgWireError::UserError(info)) => {
+            client
+                .feed(PgWireBackendMessage::ErrorResponse(ErrorResponse::from(
+                    *info,
+                )))
+                .await?;
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// Whether `sql` is a statement that answers with rows (its first keyword says so).
 fn returns_rows(sql: &str) -> bool {
     let first = sql
@@ -160,7 +224,14 @@ impl SimpleQueryHandler for QueryHandler {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let script = query.query;
         let statements = parse_script(&script);
-        if statements.is_empty() {
+        if let Some(copy) = parse_copy(&script) {
+            let mut cancel = CancelSignal::start(&*client).await;
+            let outcome = match copy {
+                Ok(copy) => self.copy_out(client, &copy, &mut cancel).await,
+                Err(e) => Err(e),
+            };
+            report(client, outcome).await?;
+        } else if statements.is_empty() {
             client
                 .feed(PgWireBackendMessage::EmptyQueryResponse(
                     EmptyQueryResponse::new(),
@@ -174,36 +245,33 @@ impl SimpleQueryHandler for QueryHandler {
                 )))
                 .await?;
         } else {
+            let mut cancel = CancelSignal::start(&*client).await;
             for statement in &statements {
                 let text = statement.source.text;
-                let outcome = match self.run(text).await {
+                let outcome = match self.run_until(text, &mut cancel).await {
                     Ok(results) => {
                         let mut written = Ok(());
                         for result in results {
-                            written =
-                                write_result(client, text, result, &Format::UnifiedText, true)
-                                    .await;
+                            written = write_result_until(
+                                client,
+                                text,
+                                result,
+                                &Format::UnifiedText,
+                                true,
+                                &mut cancel,
+                            )
+                            .await;
                             if written.is_err() {
                                 break;
                             }
                         }
                         written
                     }
-                    Err(e) => Err(to_pgwire(&e, text)),
+                    Err(e) => Err(e),
                 };
-                match outcome {
-                    Ok(()) => {}
-                    // The statement failed: report it and run none of the rest, as Postgres.
-                    Err(PgWireError::UserError(info)) => {
-                        client
-                            .feed(PgWireBackendMessage::ErrorResponse(ErrorResponse::from(
-                                *info,
-                            )))
-                            .await?;
-                        break;
-                    }
-                    // The connection failed: nothing more can be written.
-                    Err(other) => return Err(other),
+                // A failed statement is reported and none of the rest runs, as in Postgres.
+                if !report(client, outcome).await? {
+                    break;
                 }
             }
         }
@@ -349,12 +417,21 @@ impl ExtendedQueryHandler for QueryHandler {
             None => return Err(PgWireError::PortalNotFound(name.to_owned())),
         };
         client.set_state(PgWireConnectionState::QueryInProgress);
+        let mut cancel = CancelSignal::start(&*client).await;
         let started = self.described.lock().remove(&portal.name);
         let outcome = match started {
             Some((sql, result)) => {
-                write_result(client, &sql, result, &portal.result_column_format, false).await
+                write_result_until(
+                    client,
+                    &sql,
+                    result,
+                    &portal.result_column_format,
+                    false,
+                    &mut cancel,
+                )
+                .await
             }
-            None => self.execute_portal(client, &portal).await,
+            None => self.execute_portal(client, &portal, &mut cancel).await,
         };
         client.set_state(PgWireConnectionState::ReadyForQuery);
         outcome
@@ -399,17 +476,55 @@ impl ExtendedQueryHandler for QueryHandler {
 }
 
 impl QueryHandler {
+    /// Runs the query of `copy` and writes its rows as COPY data.
+    async fn copy_out<C>(
+        &self,
+        client: &mut C,
+        copy: &CopyOut,
+        cancel: &mut CancelSignal,
+    ) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
+        let mut results = self.run_until(&copy.query, cancel).await?;
+        let Some(result) = results.pop().filter(|_| results.is_empty()) else {
+            return Err(crate::pgwire::errors::user_error(
+                "0A000",
+                "COPY takes exactly one query",
+            ));
+        };
+        write_copy(client, copy, result, cancel).await
+    }
+
     /// Runs the bound statement of `portal` and writes its results (rows described already).
-    async fn execute_portal<C>(&self, client: &mut C, portal: &Portal<String>) -> PgWireResult<()>
+    async fn execute_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<String>,
+        cancel: &mut CancelSignal,
+    ) -> PgWireResult<()>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
         PgWireError: From<C::Error>,
     {
         let sql = Self::bound_sql(portal)?;
-        let results = self.run(&sql).await.map_err(|e| to_pgwire(&e, &sql))?;
+        if let Some(copy) = parse_copy(&sql) {
+            return self.copy_out(client, &copy?, cancel).await;
+        }
+        let results = self.run_until(&sql, cancel).await?;
         for result in results {
-            write_result(client, &sql, result, &portal.result_column_format, false).await?;
+            write_result_until(
+                client,
+                &sql,
+                result,
+                &portal.result_column_format,
+                false,
+                cancel,
+            )
+            .await?;
         }
         Ok(())
     }

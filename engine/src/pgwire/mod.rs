@@ -11,10 +11,18 @@
 //!   RowDescription, DataRows flushed one by one for push queries);
 //! - [`types`]: Arrow types to Postgres types and row encoding (on `arrow-pg`);
 //! - [`params`]: `$n` parameters of a bound statement turned into SQL literals;
-//! - [`errors`]: [`crate::EngineError`] to an ErrorResponse with a SQLSTATE and a position.
+//! - [`cancel`]: CancelRequest stops the statement a backend runs (SQLSTATE 57014);
+//! - [`copy`]: `COPY (query) TO STDOUT` streams a query's rows as COPY data (psql prints them
+//!   as they arrive);
+//! - [`errors`]: [`crate::EngineError`] to an ErrorResponse with a SQLSTATE and a position;
+//! - [`auth`]: optional SCRAM-SHA-256 password authentication (trust only on loopback unless
+//!   the operator insists).
 //!
-//! No TLS and no password authentication yet (any user name is accepted).
+//! No TLS yet.
 
+pub mod auth;
+pub mod cancel;
+pub mod copy;
 pub mod errors;
 pub mod handler;
 pub mod params;
@@ -22,4 +30,5 @@ pub mod respond;
 pub mod server;
 pub mod types;
 
+pub use auth::{AuthConfigError, PgCredentials, check_exposure, credentials};
 pub use server::{PgServer, serve};

@@ -22,6 +22,7 @@ use tracing::debug;
 
 use crate::StatementResult;
 use crate::catalog::result::{Rows, SourceDescription};
+use crate::pgwire::cancel::{CancelSignal, canceled};
 use crate::pgwire::errors::to_pgwire;
 use crate::pgwire::types::{batch_rows, schema_fields, text_fields, text_row};
 
@@ -40,12 +41,39 @@ pub fn result_fields(
 
 /// Writes `result` of the statement `sql`: a RowDescription first if `describe` (the simple
 /// protocol; the extended protocol sent it on Describe), then its rows and CommandComplete.
+/// Nothing can cancel it: see [`write_result_until`].
 pub async fn write_result<C>(
     client: &mut C,
     sql: &str,
     result: StatementResult,
     format: &Format,
     describe: bool,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: std::fmt::Debug,
+    PgWireError: From<C::Error>,
+{
+    write_result_until(
+        client,
+        sql,
+        result,
+        format,
+        describe,
+        &mut CancelSignal::never(),
+    )
+    .await
+}
+
+/// [`write_result`], stopped by `cancel`: the query's rows stop, its stream is dropped (which
+/// stops the query) and the answer is the error SQLSTATE 57014.
+pub async fn write_result_until<C>(
+    client: &mut C,
+    sql: &str,
+    result: StatementResult,
+    format: &Format,
+    describe: bool,
+    cancel: &mut CancelSignal,
 ) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -77,7 +105,17 @@ where
         }
         (StatementResult::Stream(mut stream), Some(fields)) => {
             let mut count = 0usize;
-            while let Some(batch) = stream.next_batch().await {
+            loop {
+                let batch = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => {
+                        debug!(rows = count, "query cancelled by the client");
+                        // Rows already fed go out before the error, as Postgres sends them.
+                        return Err(canceled());
+                    }
+                    batch = stream.next_batch() => batch,
+                };
+                let Some(batch) = batch else { break };
                 let batch = batch.map_err(|e| to_pgwire(&e, sql))?;
                 for row in batch_rows(&fields, batch) {
                     client.feed(PgWireBackendMessage::DataRow(row?)).await?;

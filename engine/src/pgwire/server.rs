@@ -9,6 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use pgwire::api::ConnectionManager;
 use pgwire::tokio::process_socket;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -16,6 +17,7 @@ use tokio::task::JoinSet;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::Engine;
+use crate::pgwire::auth::PgCredentials;
 use crate::pgwire::handler::ConnectionHandlers;
 
 /// A Postgres listener bound to an address, not yet serving.
@@ -23,13 +25,24 @@ use crate::pgwire::handler::ConnectionHandlers;
 pub struct PgServer {
     listener: TcpListener,
     engine: Engine,
+    credentials: Option<Arc<PgCredentials>>,
 }
 
 impl PgServer {
     /// Binds `addr` (port 0 picks a free port) for `engine`.
     pub async fn bind(addr: &str, engine: Engine) -> std::io::Result<PgServer> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(PgServer { listener, engine })
+        Ok(PgServer {
+            listener,
+            engine,
+            credentials: None,
+        })
+    }
+
+    /// Asks every client to log in as `credentials` (SCRAM-SHA-256); `None` accepts anyone.
+    pub fn with_credentials(mut self, credentials: Option<PgCredentials>) -> PgServer {
+        self.credentials = credentials.map(Arc::new);
+        self
     }
 
     /// The address clients connect to.
@@ -39,22 +52,34 @@ impl PgServer {
 
     /// Serves until `shutdown` completes, then closes every connection and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        serve(self.listener, self.engine, shutdown).await
+        serve_with(self.listener, self.engine, self.credentials, shutdown).await
     }
 }
 
 /// Accepts Postgres clients on `listener` until `shutdown` completes; each connection runs with
 /// its own session of `engine`. Open connections are closed when `shutdown` completes.
 pub async fn serve(listener: TcpListener, engine: Engine, shutdown: impl Future<Output = ()>) {
+    serve_with(listener, engine, None, shutdown).await
+}
+
+/// [`serve`], asking clients to log in as `credentials` when set.
+pub async fn serve_with(
+    listener: TcpListener,
+    engine: Engine,
+    credentials: Option<Arc<PgCredentials>>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
+    // Every connection's backend key, so a CancelRequest (on its own connection) finds it.
+    let backends = Arc::new(ConnectionManager::new());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
-                    let handlers = Arc::new(ConnectionHandlers::new(engine.session()));
+                    let handlers = Arc::new(ConnectionHandlers::new(engine.session(), backends.clone(), credentials.clone()));
                     let mut stop = stop_rx.clone();
                     let span = info_span!("pg_connection", %peer);
                     connections.spawn(async move {

@@ -1,0 +1,115 @@
+//! `COPY (query) TO STDOUT` from a real client: a push query's rows as COPY data (text and
+//! CSV), `COPY n`, and a pull query.
+
+use bytes::Bytes;
+use futures::{StreamExt, pin_mut};
+use tokio_postgres::Client;
+
+mod pgwire_support;
+
+use pgwire_support::{CREATE_ORDERS, Server};
+
+async fn orders(client: &Client) {
+    client.simple_query(CREATE_ORDERS).await.unwrap();
+    for (id, amount, item) in [
+        ("a", 10.5, "pen"),
+        ("b", 250.0, "big, desk"),
+        ("c", 1.0, "ink"),
+    ] {
+        client
+            .simple_query(&format!(
+                "INSERT INTO orders (id, amount, item) VALUES ('{id}', {amount:?}, '{item}');"
+            ))
+            .await
+            .unwrap();
+    }
+    client
+        .simple_query("SET 'auto.offset.reset'='earliest';")
+        .await
+        .unwrap();
+}
+
+/// Every CopyData of `sql`, as text.
+async fn copy_text(client: &Client, sql: &str) -> String {
+    let stream = client.copy_out(sql).await.unwrap();
+    pin_mut!(stream);
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk: Bytes = chunk.unwrap();
+        out.extend_from_slice(&chunk);
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_of_a_push_query_with_limit_in_text_and_csv() {
+    let server = Server::start().await;
+    let client = server.connect().await;
+    orders(&client).await;
+
+    let text = copy_text(
+        &client,
+        "COPY (SELECT id, amount, item FROM orders EMIT CHANGES LIMIT 2) TO STDOUT",
+    )
+    .await;
+    assert_eq!(text, "a\t10.5\tpen\nb\t250\tbig, desk\n");
+
+    let csv = copy_text(
+        &client,
+        "COPY (SELECT id, item FROM orders EMIT CHANGES LIMIT 3) TO STDOUT WITH (FORMAT csv, HEADER)",
+    )
+    .await;
+    assert_eq!(csv, "ID,ITEM\na,pen\nb,\"big, desk\"\nc,ink\n");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_through_the_simple_protocol_ends_with_its_row_count() {
+    let server = Server::start().await;
+    let client = server.connect().await;
+    orders(&client).await;
+
+    // simple_query skips the COPY data but reports CommandComplete with the count of `COPY n`.
+    let messages = client
+        .simple_query("COPY (SELECT id FROM orders EMIT CHANGES LIMIT 3) TO STDOUT;")
+        .await
+        .unwrap();
+    let completed: Vec<u64> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(completed, vec![3]);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_of_a_pull_query_and_of_show() {
+    let server = Server::start().await;
+    let client = server.connect().await;
+    orders(&client).await;
+
+    let text = copy_text(&client, "COPY (SELECT id FROM orders) TO STDOUT").await;
+    assert_eq!(text, "a\nb\nc\n");
+    let streams = copy_text(&client, "COPY (SHOW STREAMS) TO STDOUT").await;
+    assert!(streams.contains("ORDERS"), "{streams}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_copies_say_what_is_supported() {
+    let server = Server::start().await;
+    let client = server.connect().await;
+    let error = client
+        .simple_query("COPY orders FROM STDIN;")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("0A000"), "{error}");
+    assert!(
+        error.to_string().contains("COPY (query) TO STDOUT"),
+        "{error}"
+    );
+    server.shutdown().await;
+}
