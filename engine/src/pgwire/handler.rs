@@ -39,6 +39,7 @@ use pgwire::messages::response::{EmptyQueryResponse, ErrorResponse, ReadyForQuer
 use pgwire::messages::simplequery::Query;
 use tracing::debug;
 
+use crate::pgwire::catalog::{PgCatalog, is_catalog_statement};
 use crate::pgwire::errors::{error_info, to_pgwire};
 use crate::pgwire::params::{literals, parameter_count, parameter_type, substitute};
 use crate::pgwire::respond::{result_fields, write_result};
@@ -59,6 +60,7 @@ impl ConnectionHandlers {
                 session,
                 parser: Arc::new(SqlParser),
                 described: Mutex::new(HashMap::new()),
+                catalog: PgCatalog::new(),
             }),
         }
     }
@@ -87,6 +89,8 @@ pub struct QueryHandler {
     /// Cleared at Sync. A Mutex because pgwire hands the handler out as `&self`; it is only
     /// touched by this connection's task.
     described: Mutex<HashMap<String, (String, StatementResult)>>,
+    /// This connection's `pg_catalog` views and Postgres settings (engine/src/pgwire/catalog/).
+    catalog: PgCatalog,
 }
 
 impl NoopStartupHandler for QueryHandler {}
@@ -95,6 +99,10 @@ impl QueryHandler {
     /// Runs one statement text and returns its results.
     async fn run(&self, sql: &str) -> Result<Vec<StatementResult>, EngineError> {
         debug!(sql, "statement");
+        // Catalog queries and driver start-up statements (psql's \d, SET extra_float_digits).
+        if let Some(answer) = self.catalog.answer(&self.session, sql).await {
+            return answer.map(|result| vec![result]);
+        }
         self.session.execute(sql).await
     }
 
@@ -166,7 +174,12 @@ impl SimpleQueryHandler for QueryHandler {
                     EmptyQueryResponse::new(),
                 ))
                 .await?;
-        } else if let Some(error) = statements.iter().find_map(|s| s.result.clone().err()) {
+        } else if let Some(error) = statements
+            .iter()
+            // A catalog statement is Postgres SQL, which Sluice's parser may reject.
+            .filter(|s| !is_catalog_statement(s.source.text))
+            .find_map(|s| s.result.clone().err())
+        {
             let info = error_info(&EngineError::Parse(error), &script);
             client
                 .feed(PgWireBackendMessage::ErrorResponse(ErrorResponse::from(

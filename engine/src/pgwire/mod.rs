@@ -11,10 +11,13 @@
 //!   RowDescription, DataRows flushed one by one for push queries);
 //! - [`types`]: Arrow types to Postgres types and row encoding (on `arrow-pg`);
 //! - [`params`]: `$n` parameters of a bound statement turned into SQL literals;
+//! - [`catalog`]: `pg_catalog` / `information_schema` views and Postgres settings for psql's
+//!   `\d` and drivers' start-up queries;
 //! - [`errors`]: [`crate::EngineError`] to an ErrorResponse with a SQLSTATE and a position.
 //!
 //! No TLS and no password authentication yet (any user name is accepted).
 
+pub mod catalog;
 pub mod errors;
 pub mod handler;
 pub mod params;
