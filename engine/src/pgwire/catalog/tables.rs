@@ -532,6 +532,11 @@ const EMPTY: &[(&str, &str, Columns)] = &[
     ),
 ];
 
+/// Whether `name` is one of the catalog tables that are always empty here.
+pub fn is_empty_table(name: &str) -> bool {
+    EMPTY.iter().any(|(_, table, _)| *table == name)
+}
+
 /// Every table of the catalog views for `relations` and the current `settings` (name, value).
 pub fn catalog_tables(
     relations: &[Relation],
