@@ -43,6 +43,7 @@ use tracing::debug;
 
 use crate::pgwire::auth::{PgCredentials, Startup};
 use crate::pgwire::cancel::{CancelSignal, canceled};
+use crate::pgwire::catalog::{PgCatalog, is_catalog_statement};
 use crate::pgwire::copy::{CopyOut, parse_copy, write_copy};
 use crate::pgwire::errors::{error_info, to_pgwire};
 use crate::pgwire::params::{literals, parameter_count, parameter_type, substitute};
@@ -72,6 +73,7 @@ impl ConnectionHandlers {
             parser: Arc::new(SqlParser),
             described: Mutex::new(HashMap::new()),
             backends: backends.clone(),
+            catalog: PgCatalog::new(),
         });
         ConnectionHandlers {
             startup: Arc::new(Startup::new(credentials, handler.clone(), backends.clone())),
@@ -110,6 +112,8 @@ pub struct QueryHandler {
     described: Mutex<HashMap<String, (String, StatementResult)>>,
     /// The listener's registry of backend keys, for CancelRequest.
     backends: Arc<ConnectionManager>,
+    /// This connection's `pg_catalog` views and Postgres settings (engine/src/pgwire/catalog/).
+    catalog: PgCatalog,
 }
 
 impl NoopStartupHandler for QueryHandler {
@@ -122,6 +126,10 @@ impl QueryHandler {
     /// Runs one statement text and returns its results.
     async fn run(&self, sql: &str) -> Result<Vec<StatementResult>, EngineError> {
         debug!(sql, "statement");
+        // Catalog queries and driver start-up statements (psql's \d, SET extra_float_digits).
+        if let Some(answer) = self.catalog.answer(&self.session, sql).await {
+            return answer.map(|result| vec![result]);
+        }
         self.session.execute(sql).await
     }
 
@@ -237,7 +245,12 @@ impl SimpleQueryHandler for QueryHandler {
                     EmptyQueryResponse::new(),
                 ))
                 .await?;
-        } else if let Some(error) = statements.iter().find_map(|s| s.result.clone().err()) {
+        } else if let Some(error) = statements
+            .iter()
+            // A catalog statement is Postgres SQL, which Sluice's parser may reject.
+            .filter(|s| !is_catalog_statement(s.source.text))
+            .find_map(|s| s.result.clone().err())
+        {
             let info = error_info(&EngineError::Parse(error), &script);
             client
                 .feed(PgWireBackendMessage::ErrorResponse(ErrorResponse::from(

@@ -16,12 +16,15 @@
 //!   as they arrive);
 //! - [`errors`]: [`crate::EngineError`] to an ErrorResponse with a SQLSTATE and a position;
 //! - [`auth`]: optional SCRAM-SHA-256 password authentication (trust only on loopback unless
-//!   the operator insists).
+//!   the operator insists);
+//! - [`catalog`]: `pg_catalog` / `information_schema` views and Postgres settings for psql's
+//!   `\d` and drivers' start-up queries.
 //!
 //! No TLS yet.
 
 pub mod auth;
 pub mod cancel;
+pub mod catalog;
 pub mod copy;
 pub mod errors;
 pub mod handler;
