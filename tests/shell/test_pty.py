@@ -40,8 +40,8 @@ def test_push_query_streams_and_ctrl_c_returns_to_the_prompt(tmp_path: Path) -> 
         child.expect("demo_orders")
         child.expect_exact(PROMPT)
         child.sendline(
-            "CREATE STREAM orders (order_id BIGINT, customer_id VARCHAR, amount DOUBLE, "
-            "category VARCHAR, quantity INT, ts VARCHAR) "
+            "CREATE STREAM orders (order_id BIGINT, customer_id STRING, amount DOUBLE, "
+            "category STRING, quantity INT, ts STRING) "
             "WITH (KAFKA_TOPIC='demo_orders', VALUE_FORMAT='JSON');"
         )
         child.expect_exact(PROMPT)
