@@ -124,10 +124,10 @@ pub async fn run(session: &mut Session) -> Result<(), CliError> {
             continue;
         }
         let _ = editor.add_history_entry(buffer.trim());
-        if let Some(path) = &history {
-            if let Err(e) = editor.save_history(path) {
-                tracing::debug!(error = %e, "cannot save the history");
-            }
+        if let Some(path) = &history
+            && let Err(e) = editor.save_history(path)
+        {
+            tracing::debug!(error = %e, "cannot save the history");
         }
         buffer = rest;
         let mut changed = false;
