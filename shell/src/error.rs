@@ -17,6 +17,12 @@ pub enum CliError {
     /// The server could not start or stopped with an error.
     #[error("{0}")]
     Server(String),
+    /// The shell could not connect to the server's Postgres wire.
+    #[error("{0}")]
+    Connect(String),
+    /// A statement of a `-e`/`-f` script failed (its error was printed above).
+    #[error("stopped at the first failing statement")]
+    StatementFailed,
     /// Reading stdin or writing stdout failed.
     #[error("{context}: {source}")]
     Io {
@@ -35,6 +41,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Client(ClientError::Connect { .. } | ClientError::InvalidAddress { .. }) => 3,
+            CliError::Connect(_) => 3,
             CliError::Client(ClientError::UnknownTopic { .. }) => 4,
             _ => 1,
         }
