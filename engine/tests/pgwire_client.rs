@@ -2,16 +2,9 @@
 //! listener. Statements through the simple protocol, typed rows and parameters through the
 //! extended protocol, SQLSTATEs and positions of errors, push queries that stream.
 
-use std::net::SocketAddr;
-
 use futures::{StreamExt, pin_mut};
-use sluice_broker::{Broker, BrokerConfig};
-use sluice_engine::Engine;
-use sluice_engine::pgwire::PgServer;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 mod pgwire_support;
 

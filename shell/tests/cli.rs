@@ -362,3 +362,46 @@ fn sigterm_shuts_down_cleanly_and_data_survives_a_restart() {
     got.sort();
     assert_eq!(got, vec!["one", "three", "two"]);
 }
+
+#[test]
+fn server_settings_come_from_a_config_file_and_a_typo_in_it_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = {:?}\nkafka-addr = \"127.0.0.1:0\"\npg-addr = \"127.0.0.1:0\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["server", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("sluice: Kafka API listening on 127.0.0.1:"),
+        "{line:?}"
+    );
+    assert!(data.is_dir(), "the data directory of the file is used");
+
+    std::fs::write(&config, "pg-adr = \"127.0.0.1:0\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["server", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sluice.toml") && stderr.contains("pg-adr"), "{stderr}");
+}
