@@ -58,7 +58,7 @@ async fn push_queries_are_listed_while_read_and_gone_once_dropped_or_terminated(
             first_id.clone(),
             "PUSH".into(),
             "RUNNING:1".into(),
-            "SELECT id FROM orders EMIT CHANGES;".into()
+            "SELECT id FROM orders EMIT CHANGES".into()
         )
     );
     assert_eq!(listed[2].0, second_id);
