@@ -240,9 +240,7 @@ impl Engine {
         properties: &SessionProperties,
     ) -> Result<StatementResult> {
         match statement {
-            Statement::Query(query) => {
-                self.transient(query, text, &properties.snapshot()).await
-            }
+            Statement::Query(query) => self.transient(query, text, &properties.snapshot()).await,
             Statement::Terminate(TerminateTarget::Query(id))
                 if self.inner.transient.find(&id.value).is_some() =>
             {
@@ -251,7 +249,10 @@ impl Engine {
                 if found.is_some_and(|id| self.inner.transient.terminate(&id)) {
                     Ok(status("Query terminated."))
                 } else {
-                    Err(EngineError::invalid(format!("Unknown queryId: {}", id.value)))
+                    Err(EngineError::invalid(format!(
+                        "Unknown queryId: {}",
+                        id.value
+                    )))
                 }
             }
             Statement::Print(print) => {
@@ -344,9 +345,7 @@ impl Engine {
                     ListKind::Tables => show_sources(catalog, broker, SourceKind::Table, *extended),
                     ListKind::Topics => show_topics(broker, false),
                     ListKind::AllTopics => show_topics(broker, true),
-                    ListKind::Queries => {
-                        show_queries(catalog, &inner.transient.list(), *extended)
-                    }
+                    ListKind::Queries => show_queries(catalog, &inner.transient.list(), *extended),
                     ListKind::Properties => {
                         show_properties(&session.map(|s| s.snapshot()).unwrap_or_default())
                     }

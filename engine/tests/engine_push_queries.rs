@@ -45,7 +45,10 @@ async fn push_queries_are_listed_while_read_and_gone_once_dropped_or_terminated(
         .expect("a push query streams");
     assert_eq!(first.collect_rows(1).await.unwrap(), [["o1"]]);
     let first_id = first.query_id().expect("a push query has an id").to_owned();
-    let second_id = second.query_id().expect("a push query has an id").to_owned();
+    let second_id = second
+        .query_id()
+        .expect("a push query has an id")
+        .to_owned();
     assert_ne!(first_id, second_id);
     assert!(first_id.starts_with("transient_ORDERS_"), "{first_id}");
 

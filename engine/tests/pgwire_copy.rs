@@ -87,6 +87,9 @@ async fn unsupported_copies_say_what_is_supported() {
         .unwrap_err();
     let error = error.as_db_error().expect("an ErrorResponse");
     assert_eq!(error.code().code(), "0A000", "{error}");
-    assert!(error.message().contains("COPY (query) TO STDOUT"), "{error}");
+    assert!(
+        error.message().contains("COPY (query) TO STDOUT"),
+        "{error}"
+    );
     server.shutdown().await;
 }

@@ -90,7 +90,10 @@ struct FileConfig {
 impl FileConfig {
     fn read(path: &Path) -> Result<FileConfig, CliError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::Usage(format!("cannot read the config file {}: {e}", path.display()))
+            CliError::Usage(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            ))
         })?;
         toml::from_str(&text)
             .map_err(|e| CliError::Usage(format!("config file {}: {e}", path.display())))
@@ -188,7 +191,10 @@ mod tests {
         assert_eq!(options.data_dir, PathBuf::from("/var/lib/sluice"));
         assert_eq!(options.kafka_addr, "127.0.0.1:29092", "the flag wins");
         assert_eq!(options.pg_addr.as_deref(), Some("0.0.0.0:15433"));
-        assert!(options.pg_credentials.is_some(), "the file's password is used");
+        assert!(
+            options.pg_credentials.is_some(),
+            "the file's password is used"
+        );
         assert_eq!(options.group_initial_rebalance_delay, Duration::ZERO);
     }
 

@@ -151,8 +151,10 @@ fn default_or_free(addr: &str) -> String {
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         None => {
-            let mut options =
-                server::ServerOptions::new(&cli.data_dir, &default_or_free(config::DEFAULT_KAFKA_ADDR));
+            let mut options = server::ServerOptions::new(
+                &cli.data_dir,
+                &default_or_free(config::DEFAULT_KAFKA_ADDR),
+            );
             options.pg_addr = Some(default_or_free(config::DEFAULT_PG_ADDR));
             let script = cli.script.script();
             shell::run_local(options, script, !cli.no_demo, !cli.script.no_timing).await

@@ -22,10 +22,8 @@ impl Server {
     }
 
     fn start_in(dir: tempfile::TempDir) -> Server {
-        let process = ServerProcess::start(
-            dir.path(),
-            &["--group-initial-rebalance-delay-ms", "100"],
-        );
+        let process =
+            ServerProcess::start(dir.path(), &["--group-initial-rebalance-delay-ms", "100"]);
         Server { process, dir }
     }
 
@@ -345,7 +343,11 @@ fn server_settings_come_from_a_config_file_and_a_typo_in_it_stops_the_server() {
         ),
     )
     .unwrap();
-    let server = ServerProcess::spawn(&[OsStr::new("server"), OsStr::new("--config"), config.as_os_str()]);
+    let server = ServerProcess::spawn(&[
+        OsStr::new("server"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
     assert!(server.kafka.starts_with("127.0.0.1:"), "{}", server.kafka);
     drop(server);
     assert!(data.is_dir(), "the data directory of the file is used");
@@ -358,5 +360,8 @@ fn server_settings_come_from_a_config_file_and_a_typo_in_it_stops_the_server() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("sluice.toml") && stderr.contains("pg-adr"), "{stderr}");
+    assert!(
+        stderr.contains("sluice.toml") && stderr.contains("pg-adr"),
+        "{stderr}"
+    );
 }

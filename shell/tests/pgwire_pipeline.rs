@@ -100,8 +100,8 @@ fn expected(records: &[(&str, f64)]) -> Vec<(String, f64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csas_over_the_postgres_wire_survives_sigkill_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let admin = Client::connect(&server.kafka).await.unwrap();
+    let mut server = Server::start(dir.path());
+    let admin = Client::connect(&server.process.kafka).await.unwrap();
     admin
         .create_topic("orders", 2, &BTreeMap::new())
         .await
@@ -129,9 +129,7 @@ async fn csas_over_the_postgres_wire_survives_sigkill_exactly_once() {
 
     // SIGKILL: no shutdown, no flush.
     drop(sql);
-    let mut server = server;
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    server.process.kill();
     drop(server);
 
     let server = Server::start(dir.path());

@@ -40,7 +40,8 @@ fn execute_runs_statements_and_prints_results() {
     let server = Server::start();
     let out = server.shell(&[
         "-e",
-        "CREATE STREAM s (id INT, name VARCHAR) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', \
+        "SET 'auto.offset.reset'='earliest'; \
+         CREATE STREAM s (id INT, name VARCHAR) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', \
          PARTITIONS=1); INSERT INTO s (id, name) VALUES (1, 'a;b'); \
          SELECT id, name FROM s EMIT CHANGES LIMIT 1;",
     ]);
@@ -71,13 +72,29 @@ fn the_first_error_stops_the_script_with_a_caret() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr {stderr}");
     assert!(stderr.contains("ERROR:  "), "{stderr}");
-    assert!(stderr.contains("missing_stream"), "{stderr}");
+    assert!(stderr.contains("MISSING_STREAM does not exist"), "{stderr}");
     // SHOW TABLES after the failure never ran: only one result table was printed.
     let stdout = text(&out.stdout);
     assert_eq!(
         stdout.matches("rows)").count() + stdout.matches("row)").count(),
         1,
         "{stdout}"
+    );
+
+    // A syntax error shows the statement with a caret under the position the server reported.
+    let out = server.shell(&["-e", "SHOW STREAMS;\nSELECT id\n  FORM orders;"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let caret = lines
+        .iter()
+        .position(|l| l.trim() == "^")
+        .unwrap_or_else(|| panic!("no caret line in {stderr}"));
+    let above = lines[caret - 1];
+    let column = lines[caret].find('^').unwrap();
+    assert!(
+        above[column..].starts_with("FORM") || above[column..].starts_with("orders"),
+        "{stderr}"
     );
 }
 

@@ -61,6 +61,12 @@ impl ServerProcess {
         self.pg.rsplit_once(':').map_or("", |(_, port)| port)
     }
 
+    /// SIGKILL: the server stops at once, without a shutdown or a flush.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Stops the server with SIGTERM and waits for it to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
