@@ -40,6 +40,9 @@ use crate::sql::{
     AssertTopic, Explain, ListKind, Query, SourceKind, Statement, parse_script, parse_statement,
 };
 
+mod describe;
+pub use describe::{DESCRIPTION_COLUMNS, StatementShape};
+
 /// The streaming SQL engine over one broker. Cheap to clone: clones share everything.
 #[derive(Debug, Clone)]
 pub struct Engine {
