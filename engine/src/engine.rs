@@ -32,12 +32,14 @@ use crate::catalog::push::{
 };
 use crate::catalog::result::{Rows, StatementResult};
 use crate::catalog::session::{Session, SessionProperties};
+use crate::catalog::transient::{TransientQueries, TransientQuery};
 use crate::catalog::{Catalog, CommandLog, insert_values};
 use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
 use crate::query::StartFrom;
 use crate::sql::{
-    AssertTopic, Explain, ListKind, Query, SourceKind, Statement, parse_script, parse_statement,
+    AssertTopic, Explain, ListKind, Query, SourceKind, Statement, TerminateTarget, parse_script,
+    parse_statement,
 };
 
 mod describe;
@@ -58,6 +60,8 @@ struct Inner {
     state: Mutex<State>,
     /// The properties of [`Engine::execute`]'s default session.
     default_properties: SessionProperties,
+    /// The push queries running now (SHOW QUERIES lists them, TERMINATE stops them).
+    transient: TransientQueries,
 }
 
 impl Drop for Inner {
@@ -97,6 +101,7 @@ impl Engine {
                 processing_log,
                 state: Mutex::new(State::default()),
                 default_properties: SessionProperties::default(),
+                transient: TransientQueries::default(),
             }),
         };
         let builtin = parse_statement(PROCESSING_LOG_DDL)?;
@@ -238,7 +243,21 @@ impl Engine {
         properties: &SessionProperties,
     ) -> Result<StatementResult> {
         match statement {
-            Statement::Query(query) => self.transient(query, &properties.snapshot()).await,
+            Statement::Query(query) => self.transient(query, text, &properties.snapshot()).await,
+            Statement::Terminate(TerminateTarget::Query(id))
+                if self.inner.transient.find(&id.value).is_some() =>
+            {
+                // A push query: not in the command topic, it only has to stop.
+                let found = self.inner.transient.find(&id.value);
+                if found.is_some_and(|id| self.inner.transient.terminate(&id)) {
+                    Ok(status("Query terminated."))
+                } else {
+                    Err(EngineError::invalid(format!(
+                        "Unknown queryId: {}",
+                        id.value
+                    )))
+                }
+            }
             Statement::Print(print) => {
                 let topic = resolve_topic(self.broker(), &print.topic.value)?;
                 let stream = start_print(
@@ -329,7 +348,7 @@ impl Engine {
                     ListKind::Tables => show_sources(catalog, broker, SourceKind::Table, *extended),
                     ListKind::Topics => show_topics(broker, false),
                     ListKind::AllTopics => show_topics(broker, true),
-                    ListKind::Queries => show_queries(catalog, *extended),
+                    ListKind::Queries => show_queries(catalog, &inner.transient.list(), *extended),
                     ListKind::Properties => {
                         show_properties(&session.map(|s| s.snapshot()).unwrap_or_default())
                     }
@@ -408,6 +427,7 @@ impl Engine {
     async fn transient(
         &self,
         query: &Query,
+        text: &str,
         properties: &BTreeMap<String, String>,
     ) -> Result<StatementResult> {
         let (planned, start, id) = {
@@ -439,7 +459,15 @@ impl Engine {
         };
         let log: Arc<dyn ProcessingLog> = self.inner.processing_log.for_query(&id);
         let stream = start_select(self.broker(), &id, planned, options, log).await?;
-        Ok(StatementResult::Stream(stream))
+        if bounded {
+            return Ok(StatementResult::Stream(stream));
+        }
+        let guard = self.inner.transient.register(TransientQuery {
+            id,
+            statement: text.trim().to_owned(),
+            started: std::time::SystemTime::now(),
+        });
+        Ok(StatementResult::Stream(stream.with_guard(guard)))
     }
 }
 

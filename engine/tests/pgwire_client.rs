@@ -282,6 +282,16 @@ async fn processing_loggers(client: &Client) -> Vec<String> {
     }
 }
 
+/// The ids of the push queries SHOW QUERIES lists as running.
+async fn push_queries(client: &Client) -> Vec<String> {
+    let rows = client.simple_query("SHOW QUERIES;").await.unwrap();
+    text_rows(&rows)
+        .into_iter()
+        .filter(|r| r.iter().any(|v| v.as_deref() == Some("PUSH")))
+        .filter_map(|r| r[0].clone())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepare_describes_a_push_query_without_starting_it() {
     let server = Server::start().await;
@@ -328,6 +338,7 @@ async fn prepare_describes_a_push_query_without_starting_it() {
     // A scan of the stream, prepared, is not run either.
     let scan = client.prepare("SELECT item FROM orders").await.unwrap();
     assert_eq!(scan.columns()[0].type_(), &Type::TEXT);
+    assert_eq!(push_queries(&client).await, Vec::<String>::new());
 
     // The first query that does run is the first transient query of this engine: its id ends in
     // _1. Had any prepare above started its query, this one would be _2 or later.
@@ -547,6 +558,9 @@ async fn a_portal_returns_a_push_query_a_few_rows_at_a_time() {
     // Each Execute sends at most 2 rows and leaves the query running for the next one.
     let first = transaction.query_portal(&portal, 2).await.unwrap();
     assert_eq!(ids(&first), ["a", "b"]);
+    // Suspended, the query is still running (SHOW QUERIES from another connection).
+    let watcher = server.connect().await;
+    assert_eq!(push_queries(&watcher).await, ["transient_ORDERS_1"]);
     let second = transaction.query_portal(&portal, 2).await.unwrap();
     assert_eq!(ids(&second), ["c", "d"]);
     let rest = transaction.query_portal(&portal, 2).await.unwrap();
@@ -554,6 +568,7 @@ async fn a_portal_returns_a_push_query_a_few_rows_at_a_time() {
     // Done: executing it again returns nothing and does not run the query again.
     let after = transaction.query_portal(&portal, 2).await.unwrap();
     assert!(after.is_empty(), "{after:?}");
+    assert_eq!(push_queries(&watcher).await, Vec::<String>::new());
 
     // A push query without LIMIT: rows inserted between two Executes come with the second.
     let follow = transaction
@@ -565,14 +580,16 @@ async fn a_portal_returns_a_push_query_a_few_rows_at_a_time() {
     assert_eq!(ids(&head), ["a", "b", "c", "d"]);
     let tail = transaction.query_portal(&portal, 2).await.unwrap();
     assert_eq!(ids(&tail), ["e", "f"]);
-    let writer = server.connect().await;
-    writer
+    watcher
         .simple_query("INSERT INTO orders (id, amount, item) VALUES ('g', 1.0, 'x');")
         .await
         .unwrap();
     let later = transaction.query_portal(&portal, 1).await.unwrap();
     assert_eq!(ids(&later), ["g"]);
+    assert_eq!(push_queries(&watcher).await, ["transient_ORDERS_2"]);
+    // COMMIT ends the block: the portal is closed and its query stops.
     transaction.commit().await.unwrap();
+    assert_eq!(push_queries(&watcher).await, Vec::<String>::new());
 
     // Outside the block the connection works as before.
     let rows = client

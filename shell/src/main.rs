@@ -9,6 +9,7 @@
 //! - `sluice bench ...` measures produce and consume throughput and latency.
 
 mod bench;
+mod config;
 mod consume;
 mod error;
 mod produce;
@@ -17,7 +18,6 @@ mod shell;
 mod topic;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -69,28 +69,9 @@ impl ScriptArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server headless: the broker on a data directory with its Kafka listener.
-    Server {
-        /// Directory holding topics, offsets and state.
-        #[arg(long, default_value = "./sluice-data")]
-        data_dir: PathBuf,
-        /// Address of the Kafka listener (port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:9092")]
-        kafka_addr: String,
-        /// How long the first rebalance of a new consumer group waits for more members (Kafka's
-        /// group.initial.rebalance.delay.ms).
-        #[arg(long, default_value_t = 3000)]
-        group_initial_rebalance_delay_ms: u64,
-        /// host:port that clients are told to connect to (Kafka's advertised.listeners), when it
-        /// differs from --kafka-addr, e.g. behind NAT or when listening on 0.0.0.0.
-        #[arg(long)]
-        advertised_addr: Option<String>,
-        /// Address of the Postgres wire listener for SQL clients (port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:5433")]
-        pg_addr: String,
-        #[command(flatten)]
-        pg_auth: PgAuthArgs,
-    },
+    /// Run the server headless: the broker with its Kafka listener and the SQL engine with its
+    /// Postgres listener, until SIGINT/SIGTERM.
+    Server(config::ServerArgs),
     /// Open the SQL shell on a running server (its Postgres wire).
     Shell {
         /// Server host.
@@ -125,38 +106,12 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
-/// Who may log in to the Postgres listener.
-#[derive(Debug, clap::Args)]
-struct PgAuthArgs {
-    /// User name Postgres clients log in as when --pg-password is set.
-    #[arg(long, default_value = "sluice", env = "SLUICE_PG_USER")]
-    pg_user: String,
-    /// Password Postgres clients must give (SCRAM-SHA-256). Without it anyone may log in, which
-    /// is allowed only when --pg-addr is a loopback address.
-    #[arg(long, env = "SLUICE_PG_PASSWORD", hide_env_values = true)]
-    pg_password: Option<String>,
-    /// Let anyone log in without a password even on a non-loopback --pg-addr.
-    #[arg(long)]
-    pg_insecure_no_auth: bool,
-}
-
-impl PgAuthArgs {
-    /// The credentials to ask for, if a password is set.
-    fn credentials(&self) -> Result<Option<sluice_engine::pgwire::PgCredentials>, CliError> {
-        self.pg_password
-            .as_deref()
-            .map(|password| sluice_engine::pgwire::credentials(&self.pg_user, password))
-            .transpose()
-            .map_err(|e| CliError::Usage(e.to_string()))
-    }
-}
-
 fn main() {
     let cli = Cli::parse();
     // The server logs what it does at info; client commands and the benchmark only warnings, so
     // their output stays readable. RUST_LOG overrides both.
     let default_level = match cli.command {
-        Some(Command::Server { .. }) => "info",
+        Some(Command::Server(_)) => "info",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -196,9 +151,11 @@ fn default_or_free(addr: &str) -> String {
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         None => {
-            let mut options =
-                server::ServerOptions::new(&cli.data_dir, &default_or_free("127.0.0.1:9092"));
-            options.pg_addr = Some(default_or_free("127.0.0.1:5433"));
+            let mut options = server::ServerOptions::new(
+                &cli.data_dir,
+                &default_or_free(config::DEFAULT_KAFKA_ADDR),
+            );
+            options.pg_addr = Some(default_or_free(config::DEFAULT_PG_ADDR));
             let script = cli.script.script();
             shell::run_local(options, script, !cli.no_demo, !cli.script.no_timing).await
         }
@@ -217,23 +174,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             shell::run_remote(options, script.script(), !script.no_timing).await
         }
-        Some(Command::Server {
-            data_dir,
-            kafka_addr,
-            group_initial_rebalance_delay_ms,
-            advertised_addr,
-            pg_addr,
-            pg_auth,
-        }) => {
-            let mut options = server::ServerOptions::new(data_dir, &kafka_addr);
-            options.advertised_addr = advertised_addr;
-            options.pg_addr = Some(pg_addr);
-            options.pg_credentials = pg_auth.credentials()?;
-            options.pg_insecure_no_auth = pg_auth.pg_insecure_no_auth;
-            options.group_initial_rebalance_delay =
-                Duration::from_millis(group_initial_rebalance_delay_ms);
-            server::run(&options).await
-        }
+        Some(Command::Server(args)) => server::run(&args.resolve()?).await,
         Some(Command::Topic { bootstrap, command }) => topic::run(&bootstrap, command).await,
         Some(Command::Bench(args)) => bench::run(args).await,
     }

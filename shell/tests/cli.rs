@@ -2,15 +2,17 @@
 //! data directory, driven by `sluice topic ...` processes as a user would.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::ffi::OsStr;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod support;
 
-/// A `sluice server` child process; killed when dropped.
+use support::{BIN, ServerProcess};
+
+/// A `sluice server` on free ports and a temporary data directory, driven by `sluice topic`.
 struct Server {
-    child: Child,
-    addr: String,
+    process: ServerProcess,
     dir: tempfile::TempDir,
 }
 
@@ -20,32 +22,9 @@ impl Server {
     }
 
     fn start_in(dir: tempfile::TempDir) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "server",
-                "--kafka-addr",
-                "127.0.0.1:0",
-                "--pg-addr",
-                "127.0.0.1:0",
-                "--group-initial-rebalance-delay-ms",
-                "100",
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // The server prints its bound address once it listens.
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("sluice: Kafka API listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Server { child, addr, dir }
+        let process =
+            ServerProcess::start(dir.path(), &["--group-initial-rebalance-delay-ms", "100"]);
+        Server { process, dir }
     }
 
     fn topic(&self, args: &[&str]) -> Output {
@@ -54,7 +33,7 @@ impl Server {
 
     fn topic_with_input(&self, args: &[&str], input: &str) -> Output {
         let mut child = Command::new(BIN)
-            .args(["topic", "--bootstrap", &self.addr])
+            .args(["topic", "--bootstrap", &self.process.kafka])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -72,20 +51,8 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits; returns the data directory for a restart.
     fn stop(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let dir = std::mem::replace(&mut self.dir, dir);
-        (exit, dir)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let exit = self.process.terminate();
+        (exit, self.dir)
     }
 }
 
@@ -361,4 +328,40 @@ fn sigterm_shuts_down_cleanly_and_data_survives_a_restart() {
     ])));
     got.sort();
     assert_eq!(got, vec!["one", "three", "two"]);
+}
+
+#[test]
+fn server_settings_come_from_a_config_file_and_a_typo_in_it_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = {:?}\nkafka-addr = \"127.0.0.1:0\"\npg-addr = \"127.0.0.1:0\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = ServerProcess::spawn(&[
+        OsStr::new("server"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    assert!(server.kafka.starts_with("127.0.0.1:"), "{}", server.kafka);
+    drop(server);
+    assert!(data.is_dir(), "the data directory of the file is used");
+
+    std::fs::write(&config, "pg-adr = \"127.0.0.1:0\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["server", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sluice.toml") && stderr.contains("pg-adr"),
+        "{stderr}"
+    );
 }

@@ -4,8 +4,6 @@
 //! every expected record exactly once.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sluice_broker::client::{
@@ -14,47 +12,24 @@ use sluice_broker::client::{
 use tokio::net::TcpStream;
 use tokio_postgres::NoTls;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+mod support;
 
-/// A `sluice server` child with its Kafka and Postgres addresses; killed when dropped.
+use support::ServerProcess;
+
+/// A `sluice server` with Kafka and SQL clients for it.
 struct Server {
-    child: Child,
-    kafka: String,
-    pg: String,
+    process: ServerProcess,
 }
 
 impl Server {
     fn start(dir: &std::path::Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "server",
-                "--kafka-addr",
-                "127.0.0.1:0",
-                "--pg-addr",
-                "127.0.0.1:0",
-            ])
-            .arg("--data-dir")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut read = |prefix: &str| {
-            let mut line = String::new();
-            stdout.read_line(&mut line).unwrap();
-            line.trim()
-                .strip_prefix(prefix)
-                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
-                .to_owned()
-        };
-        let kafka = read("sluice: Kafka API listening on ");
-        let pg = read("sluice: Postgres wire listening on ");
-        Server { child, kafka, pg }
+        Server {
+            process: ServerProcess::start(dir, &[]),
+        }
     }
 
     async fn sql(&self) -> tokio_postgres::Client {
-        let socket = TcpStream::connect(&self.pg).await.unwrap();
+        let socket = TcpStream::connect(&self.process.pg).await.unwrap();
         let (client, connection) = tokio_postgres::Config::new()
             .user("sluice")
             .connect_raw(socket, NoTls)
@@ -65,7 +40,7 @@ impl Server {
     }
 
     async fn produce(&self, records: &[(&str, f64)]) {
-        let client = Client::connect(&self.kafka).await.unwrap();
+        let client = Client::connect(&self.process.kafka).await.unwrap();
         let mut producer = Producer::new(client, ProducerConfig::default());
         for (id, amount) in records {
             let value = format!(r#"{{"AMOUNT":{amount:?},"ITEM":"thing-{id}"}}"#);
@@ -80,7 +55,7 @@ impl Server {
     /// Reads the sink from the beginning until `expected` records arrived (or a generous
     /// deadline passed), then once more briefly so duplicates would show; (key, AMOUNT) sorted.
     async fn read_sink(&self, expected: usize) -> Vec<(String, f64)> {
-        let client = Client::connect(&self.kafka).await.unwrap();
+        let client = Client::connect(&self.process.kafka).await.unwrap();
         let mut consumer = Consumer::new(client, StartFrom::Earliest);
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut records = Vec::new();
@@ -109,13 +84,6 @@ impl Server {
             .collect();
         rows.sort_by(|a, b| a.partial_cmp(b).unwrap());
         rows
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -108,12 +108,11 @@ def test_psql_lists_databases_and_schemas(server):
     assert re.search(r"^\s*public\s*\|\s*sluice", schemas, re.M), schemas
 
 
-# EXPECTED TO FAIL until branch `pgwire` (COPY ... TO STDOUT) is merged: remove this marker then.
-@pytest.mark.xfail(strict=True, reason="COPY TO STDOUT lands with branch pgwire")
 def test_psql_copy_of_a_push_query_streams_five_rows(server):
     psql(server, sql=SETUP)
     copied = psql(
         server,
+        "-q",  # no command tags (SET): only the COPY data
         sql="SET 'auto.offset.reset'='earliest';\n"
         "COPY (SELECT id, item FROM orders EMIT CHANGES LIMIT 5) TO STDOUT;\n",
     )

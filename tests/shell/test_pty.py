@@ -47,12 +47,16 @@ def test_push_query_streams_and_ctrl_c_returns_to_the_prompt(tmp_path: Path) -> 
         child.expect_exact(PROMPT)
         child.sendline("SELECT order_id, category, amount FROM orders EMIT CHANGES;")
         # The header, then rows from the live generator, one by one.
-        child.expect("order_id \\| category \\| amount")
+        child.expect("ORDER_ID \\| CATEGORY \\| AMOUNT")
         for _ in range(3):
             child.expect("\\d+ \\| (books|games|garden|music|tools) \\| [\\d.]+\r\n")
         child.sendintr()
         child.expect("Query cancelled")
         child.expect_exact(PROMPT)
+        # The cancelled push query is gone from the server.
+        child.sendline("SHOW QUERIES;")
+        child.expect_exact(PROMPT)
+        assert "PUSH" not in child.before, child.before
         child.sendline("SHOW STREAMS;")
         child.expect("ORDERS|orders")
         child.expect_exact(PROMPT)

@@ -7,6 +7,7 @@ use sluice_broker::Broker;
 
 use crate::catalog::error::{EngineError, Result};
 use crate::catalog::result::{FieldDescription, Rows, SourceDescription};
+use crate::catalog::transient::TransientQuery;
 use crate::catalog::{Catalog, QueryKind, SourceInfo};
 use crate::format::RecordFormat;
 use crate::functions::list_functions;
@@ -64,8 +65,9 @@ pub fn show_topics(broker: &Broker, all: bool) -> Rows {
     rows
 }
 
-/// `SHOW QUERIES [EXTENDED]`.
-pub fn show_queries(catalog: &Catalog, extended: bool) -> Rows {
+/// `SHOW QUERIES [EXTENDED]`: the persistent queries, then the push queries running now (Query
+/// Type `PUSH`, no sink), as ksqlDB lists them.
+pub fn show_queries(catalog: &Catalog, push: &[TransientQuery], extended: bool) -> Rows {
     let mut columns = vec![
         "Query ID",
         "Query Type",
@@ -90,6 +92,20 @@ pub fn show_queries(catalog: &Catalog, extended: bool) -> Rows {
         if extended {
             row.push(query.processing_errors().to_string());
             row.push(query.error.clone().unwrap_or_default());
+        }
+        rows.rows.push(row);
+    }
+    for query in push {
+        let mut row = vec![
+            query.id.clone(),
+            "PUSH".into(),
+            "RUNNING:1".into(),
+            String::new(),
+            String::new(),
+            query.statement.clone(),
+        ];
+        if extended {
+            row.extend([String::new(), String::new()]);
         }
         rows.rows.push(row);
     }

@@ -6,7 +6,8 @@
 //! ([`commands`]) and replayed from there at start-up. Submodules: [`source`] (CREATE STREAM /
 //! TABLE and the WITH clause), [`plan`] (a SELECT over catalog sources as DataFusion SQL),
 //! [`describe`] (SHOW, DESCRIBE, EXPLAIN), [`insert_values`], [`push`] (push queries, scans and
-//! PRINT), [`result`] (what statements return), [`error`].
+//! PRINT), [`transient`] (the push queries running now), [`result`] (what statements
+//! return), [`error`].
 
 pub mod commands;
 pub mod ddl;
@@ -21,6 +22,7 @@ pub mod push;
 pub mod result;
 pub mod session;
 pub mod source;
+pub mod transient;
 pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};

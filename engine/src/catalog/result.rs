@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::catalog::error::{EngineError, Result};
+use crate::catalog::transient::TransientGuard;
 use crate::query::{PushHandle, QueryError};
 
 /// The outcome of one statement.
@@ -224,6 +225,9 @@ impl fmt::Display for SourceDescription {
 pub struct RowStream {
     schema: SchemaRef,
     source: RowSource,
+    /// A push query's place in SHOW QUERIES, given up when the stream is dropped; TERMINATE
+    /// ends the stream through it.
+    guard: Option<TransientGuard>,
 }
 
 /// Where a [`RowStream`]'s batches come from.
@@ -239,6 +243,16 @@ enum RowSource {
         receiver: mpsc::Receiver<std::result::Result<RecordBatch, QueryError>>,
         _handle: PushHandle,
     },
+    /// Ended by TERMINATE: what produced the rows is dropped (and so stopped).
+    Terminated,
+}
+
+impl Drop for RowSource {
+    fn drop(&mut self) {
+        if let RowSource::Task { task, .. } = self {
+            task.abort();
+        }
+    }
 }
 
 impl RowStream {
@@ -251,6 +265,7 @@ impl RowStream {
         RowStream {
             schema,
             source: RowSource::Task { receiver, task },
+            guard: None,
         }
     }
 
@@ -266,7 +281,19 @@ impl RowStream {
                 receiver,
                 _handle: handle,
             },
+            guard: None,
         }
+    }
+
+    /// Lists the stream's query in SHOW QUERIES for as long as the stream lives.
+    pub(crate) fn with_guard(mut self, guard: TransientGuard) -> RowStream {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// The id of the push query feeding this stream, if it is one (`transient_<SOURCE>_<n>`).
+    pub fn query_id(&self) -> Option<&str> {
+        self.guard.as_ref().map(TransientGuard::id)
     }
 
     /// The columns of every batch.
@@ -296,19 +323,15 @@ impl Stream for RowStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.guard.as_ref().is_some_and(|g| g.stopped(cx.waker())) {
+            self.source = RowSource::Terminated;
+        }
         match &mut self.source {
             RowSource::Task { receiver, .. } => receiver.poll_recv(cx),
             RowSource::Push { receiver, .. } => receiver
                 .poll_recv(cx)
                 .map(|item| item.map(|r| r.map_err(EngineError::from))),
-        }
-    }
-}
-
-impl Drop for RowStream {
-    fn drop(&mut self) {
-        if let RowSource::Task { task, .. } = &self.source {
-            task.abort();
+            RowSource::Terminated => Poll::Ready(None),
         }
     }
 }

@@ -7,8 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use tokio::sync::mpsc;
 use tokio_postgres::error::ErrorPosition;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{AsyncMessage, Client, NoTls, SimpleQueryMessage};
 
 use super::render;
 use crate::error::CliError;
@@ -41,6 +42,8 @@ pub enum Outcome {
 pub struct Session {
     options: ConnectOptions,
     client: Client,
+    /// The server's NoticeResponses (ksqlDB's messages: `Created query with ID ...`), in order.
+    notices: mpsc::UnboundedReceiver<String>,
     /// Print the elapsed time after each statement.
     pub timing: bool,
     /// Ctrl-C cancels the running statement (interactive use); otherwise SIGINT ends the process.
@@ -55,10 +58,11 @@ const PROGRESS_AFTER: Duration = Duration::from_millis(800);
 impl Session {
     /// Connects to the server.
     pub async fn connect(options: ConnectOptions) -> Result<Session, CliError> {
-        let client = open(&options).await?;
+        let (client, notices) = open(&options).await?;
         Ok(Session {
             options,
             client,
+            notices,
             timing: true,
             interactive: false,
         })
@@ -70,8 +74,17 @@ impl Session {
     }
 
     async fn reconnect(&mut self) -> Result<(), CliError> {
-        self.client = open(&self.options).await?;
+        (self.client, self.notices) = open(&self.options).await?;
         Ok(())
+    }
+
+    /// The server's messages received so far, oldest first.
+    fn take_notices(&mut self) -> Vec<String> {
+        let mut notices = Vec::new();
+        while let Ok(notice) = self.notices.try_recv() {
+            notices.push(notice);
+        }
+        notices
     }
 
     /// Runs one statement, writing its result to stdout and any error to stderr.
@@ -164,7 +177,14 @@ impl Session {
                     }
                     write_line(&mut stdout, &render::footer(row_count, elapsed))?;
                 } else {
-                    let mut line = tag.unwrap_or_else(|| "OK".to_owned());
+                    // ksqlDB's message for the command (the server sends it as a notice before
+                    // the command completes), else the command tag.
+                    let notices = self.take_notices();
+                    let mut line = if notices.is_empty() {
+                        tag.unwrap_or_else(|| "OK".to_owned())
+                    } else {
+                        notices.join("\n")
+                    };
                     if let Some(elapsed) = elapsed {
                         line = format!("{line}  {}", render::format_elapsed(elapsed));
                     }
@@ -217,7 +237,10 @@ impl Session {
     }
 }
 
-async fn open(options: &ConnectOptions) -> Result<Client, CliError> {
+/// Connects; the connection's task forwards the server's notices to the returned receiver.
+async fn open(
+    options: &ConnectOptions,
+) -> Result<(Client, mpsc::UnboundedReceiver<String>), CliError> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&options.host)
@@ -228,18 +251,30 @@ async fn open(options: &ConnectOptions) -> Result<Client, CliError> {
     if let Some(password) = &options.password {
         config.password(password);
     }
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| {
         CliError::Connect(format!(
             "cannot connect to {}:{}: {e}",
             options.host, options.port
         ))
     })?;
+    let (sender, receiver) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "the connection to the server ended");
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notice(notice)) => {
+                    // The session may be gone already; nothing to tell then.
+                    let _ = sender.send(notice.message().to_owned());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "the connection to the server ended");
+                    break;
+                }
+            }
         }
     });
-    Ok(client)
+    Ok((client, receiver))
 }
 
 /// True for statements whose rows keep coming: push queries and PRINT.

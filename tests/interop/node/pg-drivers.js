@@ -45,7 +45,16 @@ async function main() {
     push.on('row', (row) => {
       rows.push(row.ID);
       if (rows.length === 3) {
-        other.query("INSERT INTO orders (id, amount, item) VALUES ('d', 1.0, 'lamp')");
+        // While it runs, SHOW QUERIES lists it; then a row produced meanwhile arrives too.
+        other
+          .query('SHOW QUERIES')
+          .then((shown) => {
+            out.queries_during = shown.rows;
+            return other.query("INSERT INTO orders (id, amount, item) VALUES ('d', 1.0, 'lamp')");
+          })
+          .catch((err) => {
+            out.queries_during = [{ error: String(err) }];
+          });
       }
       if (rows.length === 4) {
         // A CancelRequest on a connection of its own, with this backend's key.
