@@ -18,7 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::ExtendedQueryHandler;
+use pgwire::api::query::{ExtendedQueryHandler, send_describe_response};
 use pgwire::api::results::{
     DescribePortalResponse, DescribeResponse, DescribeStatementResponse, FieldInfo, Response,
 };
@@ -28,8 +28,8 @@ use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionS
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::{
-    Bind, BindComplete, Close, CloseComplete, Execute, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL,
-    TARGET_TYPE_BYTE_STATEMENT,
+    Bind, BindComplete, Close, CloseComplete, Describe, Execute, Sync as PgSync,
+    TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery};
 
@@ -106,6 +106,34 @@ impl QueryParser for SqlParser {
     }
 }
 
+/// Describe(statement)'s answer: the parameter types, then the columns or NoData.
+struct StatementDescription {
+    parameters: Vec<Type>,
+    /// `None` for a statement that returns no rows.
+    fields: Option<Vec<FieldInfo>>,
+}
+
+impl DescribeResponse for StatementDescription {
+    fn parameters(&self) -> Option<&[Type]> {
+        Some(&self.parameters)
+    }
+
+    fn fields(&self) -> &[FieldInfo] {
+        self.fields.as_deref().unwrap_or_default()
+    }
+
+    fn no_data() -> Self {
+        StatementDescription {
+            parameters: Vec::new(),
+            fields: None,
+        }
+    }
+
+    fn is_no_data(&self) -> bool {
+        self.fields.is_none()
+    }
+}
+
 /// The SQL of `portal` with its parameters replaced by literals.
 fn bound_sql(portal: &Portal<Prepared>) -> PgWireResult<String> {
     let sql = &portal.statement.statement.sql;
@@ -173,6 +201,36 @@ impl ExtendedQueryHandler for QueryHandler {
             .send(PgWireBackendMessage::BindComplete(BindComplete::new()))
             .await?;
         Ok(())
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        // A statement of Sluice's: ParameterDescription, then RowDescription or NoData (pgwire's
+        // own answer sends an empty RowDescription for a command with parameters).
+        if message.target_type == TARGET_TYPE_BYTE_STATEMENT
+            && let Some(Entry::Value(statement)) = client.portal_store().get_statement(name)
+        {
+            let prepared = &statement.statement;
+            let fields = statement_fields(
+                &self.session,
+                &self.catalog,
+                &prepared.sql,
+                &Format::UnifiedText,
+            )
+            .await?;
+            let answer = StatementDescription {
+                parameters: prepared.parameter_types.clone(),
+                fields,
+            };
+            return send_describe_response(client, &answer).await;
+        }
+        self._on_describe(client, message).await
     }
 
     async fn do_describe_statement<C>(
