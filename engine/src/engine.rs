@@ -42,6 +42,9 @@ use crate::sql::{
     parse_statement,
 };
 
+mod describe;
+pub use describe::{DESCRIPTION_COLUMNS, StatementShape};
+
 /// The streaming SQL engine over one broker. Cheap to clone: clones share everything.
 #[derive(Debug, Clone)]
 pub struct Engine {

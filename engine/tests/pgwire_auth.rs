@@ -84,7 +84,8 @@ async fn a_wrong_password_or_unknown_user_fails_with_28p01() {
         );
         assert!(
             error
-                .to_string()
+                .as_db_error()
+                .map_or(String::new(), |db| db.message().to_owned())
                 .contains(&format!("authentication failed for user \"{user}\"")),
             "{error}"
         );
@@ -141,12 +142,10 @@ async fn cancel_reaches_an_authenticated_backend() {
         .cancel_query_raw(socket, NoTls)
         .await
         .unwrap();
-    let error = loop {
-        match rows.next().await {
-            Some(Ok(row)) => panic!("a row after the cancel: {row:?}"),
-            Some(Err(e)) => break e,
-            None => panic!("the push query ended without an error"),
-        }
+    let error = match rows.next().await {
+        Some(Ok(row)) => panic!("a row after the cancel: {row:?}"),
+        Some(Err(e)) => e,
+        None => panic!("the push query ended without an error"),
     };
     assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED), "{error}");
     let again = client.simple_query("SHOW STREAMS;").await.unwrap();

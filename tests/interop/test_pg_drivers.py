@@ -1,6 +1,7 @@
 """Postgres drivers against a real `sluice server`: psycopg 3 and node-postgres (node/pg-drivers.js)
 run prepared statements with parameters and read a push query row by row, then cancel it; the
-server stops the query and the connections keep working.
+server stops the query and the connections keep working. node-postgres's pg-cursor reads a push
+query a few rows at a time (Execute with a row count, PortalSuspended).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def test_psycopg_push_query_read_row_by_row_then_cancelled(server):
         assert conn.execute("SELECT id FROM orders").fetchall() == [("a",), ("b",), ("c",)]
 
 
-def test_node_postgres_prepared_statement_and_cancelled_push_query(server):
+def test_node_postgres_prepared_statement_cancelled_push_query_and_cursor(server):
     script = Path(__file__).parent / "node" / "pg-drivers.js"
     done = subprocess.run(
         ["node", str(script), str(pg_port(server))], capture_output=True, text=True, timeout=120
@@ -93,6 +94,8 @@ def test_node_postgres_prepared_statement_and_cancelled_push_query(server):
     assert out["prepared"] == [["b", 250], ["c", 99]]
     assert out["rows"] == ["a", "b", "c", "d"]
     assert out["cancel"] == {"code": "57014", "message": "canceling statement due to user request"}
+    # pg-cursor read the push query two rows at a time, then one inserted while it waited.
+    assert out["cursor"] == [["a", "b"], ["c", "d"], ["e"]]
     assert "ORDERS" in out["streams_after"]
     assert [q["Query String"] for q in out["queries_during"] if q["Query Type"] == "PUSH"] == [
         "SELECT id FROM orders EMIT CHANGES"

@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 use crate::Engine;
 use crate::catalog::error::Result;
 use crate::catalog::result::StatementResult;
+use crate::engine::StatementShape;
 
 /// The `SET` properties of one session; clones share the same map.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +59,13 @@ impl Session {
     /// Runs `script` as [`Engine::execute`] does, with this session's properties.
     pub async fn execute(&self, script: &str) -> Result<Vec<StatementResult>> {
         self.engine.execute_in(&self.properties, script).await
+    }
+
+    /// What the last statement of `script` returns (its columns, the types of its `$n`
+    /// parameters), learned by planning it without running it: no query starts, no topic is
+    /// read. The Postgres front end answers Describe with it. See [`StatementShape`].
+    pub async fn describe(&self, script: &str) -> Result<StatementShape> {
+        self.engine.describe_in(&self.properties, script).await
     }
 
     /// The properties this session set.

@@ -6,38 +6,28 @@
 //! - **Simple protocol** (`Query`): the whole text is parsed first (a syntax error anywhere runs
 //!   nothing and comes back as SQLSTATE 42601 with its position), then each statement runs and
 //!   its result is written before the next one starts, so a push query streams.
-//! - **Extended protocol** (Parse/Bind/Describe/Execute): a statement is its SQL text; parameters
-//!   `$n` are replaced by literals of the bound values ([`crate::pgwire::params`]). The engine
-//!   only knows a query's columns once it plans it, so Describe of a row-returning statement
-//!   (SELECT, SHOW, LIST, DESCRIBE, EXPLAIN, PRINT) starts it: Describe of a portal keeps the
-//!   started result for the Execute that follows; Describe of a statement (no values bound yet)
-//!   starts it with every parameter NULL and drops it. Execute ignores `max_rows` (a portal is
-//!   never suspended: the rows are sent until the query ends).
+//! - **Extended protocol** (Parse/Bind/Describe/Execute): in [`crate::pgwire::extended`];
+//!   Describe plans without running ([`crate::pgwire::describe`]), Execute honours `max_rows`
+//!   ([`crate::pgwire::portal`]), parameters become typed literals
+//!   ([`crate::pgwire::params`]).
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
-use parking_lot::Mutex;
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::cancel::DefaultCancelHandler;
-use pgwire::api::portal::{Format, Portal};
+use pgwire::api::portal::Format;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_ready_for_query};
-use pgwire::api::results::{
-    DescribePortalResponse, DescribeResponse, DescribeStatementResponse, FieldInfo, Response,
-};
-use pgwire::api::stmt::{QueryParser, StoredStatement};
-use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::results::Response;
+use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionManager, DEFAULT_NAME, PgWireConnectionState,
-    PgWireServerHandlers, Type,
+    ClientInfo, ClientPortalStore, ConnectionManager, PgWireConnectionState, PgWireServerHandlers,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::extendedquery::{Execute, Sync as PgSync};
-use pgwire::messages::response::{EmptyQueryResponse, ErrorResponse, ReadyForQuery};
+use pgwire::messages::response::{EmptyQueryResponse, ErrorResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use tracing::debug;
 
@@ -46,9 +36,10 @@ use crate::pgwire::cancel::{CancelSignal, canceled};
 use crate::pgwire::catalog::{PgCatalog, is_catalog_statement};
 use crate::pgwire::copy::{CopyOut, parse_copy, write_copy};
 use crate::pgwire::errors::{error_info, to_pgwire};
-use crate::pgwire::params::{literals, parameter_count, parameter_type, substitute};
-use crate::pgwire::respond::{result_fields, write_result_until};
-use crate::sql::{parse_script, split_statements};
+use crate::pgwire::extended::SqlParser;
+use crate::pgwire::portal::Portals;
+use crate::pgwire::respond::write_result_until;
+use crate::sql::parse_script;
 use crate::{EngineError, Session, StatementResult};
 
 /// The handlers of one connection, holding its session.
@@ -69,9 +60,9 @@ impl ConnectionHandlers {
         credentials: Option<Arc<PgCredentials>>,
     ) -> ConnectionHandlers {
         let handler = Arc::new(QueryHandler {
+            parser: Arc::new(SqlParser::new(session.clone())),
             session,
-            parser: Arc::new(SqlParser),
-            described: Mutex::new(HashMap::new()),
+            portals: Portals::default(),
             backends: backends.clone(),
             catalog: PgCatalog::new(),
         });
@@ -104,16 +95,14 @@ impl PgWireServerHandlers for ConnectionHandlers {
 /// Runs a connection's statements in its session.
 #[derive(Debug)]
 pub struct QueryHandler {
-    session: Session,
-    parser: Arc<SqlParser>,
-    /// Results started by Describe of a portal, by portal name, for the Execute that follows.
-    /// Cleared at Sync. A Mutex because pgwire hands the handler out as `&self`; it is only
-    /// touched by this connection's task.
-    described: Mutex<HashMap<String, (String, StatementResult)>>,
+    pub(crate) session: Session,
+    pub(crate) parser: Arc<SqlParser>,
+    /// Portals being read a few rows at a time, and the transaction block that keeps them.
+    pub(crate) portals: Portals,
     /// The listener's registry of backend keys, for CancelRequest.
     backends: Arc<ConnectionManager>,
     /// This connection's `pg_catalog` views and Postgres settings (engine/src/pgwire/catalog/).
-    catalog: PgCatalog,
+    pub(crate) catalog: PgCatalog,
 }
 
 impl NoopStartupHandler for QueryHandler {
@@ -124,7 +113,7 @@ impl NoopStartupHandler for QueryHandler {
 
 impl QueryHandler {
     /// Runs one statement text and returns its results.
-    async fn run(&self, sql: &str) -> Result<Vec<StatementResult>, EngineError> {
+    pub(crate) async fn run(&self, sql: &str) -> Result<Vec<StatementResult>, EngineError> {
         debug!(sql, "statement");
         // Catalog queries and driver start-up statements (psql's \d, SET extra_float_digits).
         if let Some(answer) = self.catalog.answer(&self.session, sql).await {
@@ -135,7 +124,7 @@ impl QueryHandler {
 
     /// [`Self::run`] until the client cancels: a statement still running then is dropped (and
     /// with it whatever it started) and the answer is SQLSTATE 57014.
-    async fn run_until(
+    pub(crate) async fn run_until(
         &self,
         sql: &str,
         cancel: &mut CancelSignal,
@@ -146,44 +135,12 @@ impl QueryHandler {
             results = self.run(sql) => results.map_err(|e| to_pgwire(&e, sql)),
         }
     }
-
-    /// The SQL of `portal` with its parameters replaced by literals.
-    fn bound_sql(portal: &Portal<String>) -> PgWireResult<String> {
-        let sql = &portal.statement.statement;
-        let values = literals(portal)?;
-        substitute(sql, &values).ok_or_else(|| {
-            crate::pgwire::errors::user_error(
-                "08P01",
-                format!(
-                    "the statement uses {} parameters but {} were bound",
-                    parameter_count(sql),
-                    values.len()
-                ),
-            )
-        })
-    }
-
-    /// Starts a row-returning statement to learn its columns; `None` for a command.
-    async fn start_for_describe(
-        &self,
-        sql: &str,
-        format: &Format,
-    ) -> PgWireResult<Option<(Vec<FieldInfo>, StatementResult)>> {
-        if !returns_rows(sql) {
-            return Ok(None);
-        }
-        let mut results = self.run(sql).await.map_err(|e| to_pgwire(&e, sql))?;
-        let Some(result) = results.pop() else {
-            return Ok(None);
-        };
-        Ok(result_fields(&result, format)?.map(|fields| (fields, result)))
-    }
 }
 
 /// Reports the outcome of a statement: `Ok(true)` if it succeeded, `Ok(false)` once a statement
 /// error was sent as an ErrorResponse, `Err` if the connection failed (nothing more can be
 /// written).
-async fn report<C>(client: &mut C, outcome: PgWireResult<()>) -> PgWireResult<bool>
+pub(crate) async fn report<C>(client: &mut C, outcome: PgWireResult<()>) -> PgWireResult<bool>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
@@ -201,20 +158,6 @@ where
         }
         Err(other) => Err(other),
     }
-}
-
-/// Whether `sql` is a statement that answers with rows (its first keyword says so).
-fn returns_rows(sql: &str) -> bool {
-    let first = sql
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    matches!(
-        first.as_str(),
-        "SELECT" | "SHOW" | "LIST" | "DESCRIBE" | "EXPLAIN" | "PRINT"
-    )
 }
 
 #[async_trait]
@@ -286,6 +229,7 @@ impl SimpleQueryHandler for QueryHandler {
                 if !report(client, outcome).await? {
                     break;
                 }
+                self.note_transaction(client, text);
             }
         }
         client.set_state(PgWireConnectionState::ReadyForQuery);
@@ -308,189 +252,9 @@ impl SimpleQueryHandler for QueryHandler {
     }
 }
 
-/// Keeps a statement as its SQL text; parameters are counted in it.
-#[derive(Debug)]
-pub struct SqlParser;
-
-#[async_trait]
-impl QueryParser for SqlParser {
-    type Statement = String;
-
-    async fn parse_sql<C>(
-        &self,
-        _client: &C,
-        sql: &str,
-        _types: &[Option<Type>],
-    ) -> PgWireResult<Option<String>>
-    where
-        C: ClientInfo + Unpin + Send + Sync,
-    {
-        Ok((!split_statements(sql).is_empty()).then(|| sql.to_owned()))
-    }
-
-    fn get_parameter_types(&self, sql: &String) -> PgWireResult<Vec<Type>> {
-        Ok(vec![Type::TEXT; parameter_count(sql)])
-    }
-
-    fn get_result_schema(
-        &self,
-        _sql: &String,
-        _format: Option<&Format>,
-    ) -> PgWireResult<Vec<FieldInfo>> {
-        // The handler's describe methods plan the statement instead.
-        Ok(Vec::new())
-    }
-}
-
-#[async_trait]
-impl ExtendedQueryHandler for QueryHandler {
-    type Statement = String;
-    type QueryParser = SqlParser;
-
-    fn query_parser(&self) -> Arc<SqlParser> {
-        self.parser.clone()
-    }
-
-    async fn do_describe_statement<C>(
-        &self,
-        _client: &mut C,
-        target: &StoredStatement<String>,
-    ) -> PgWireResult<DescribeStatementResponse>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let sql = &target.statement;
-        let count = parameter_count(sql).max(target.parameter_types.len());
-        let types = (0..count)
-            .map(|i| parameter_type(&target.parameter_types, i))
-            .collect();
-        let nulls = vec!["NULL".to_owned(); count];
-        let probe = substitute(sql, &nulls).unwrap_or_else(|| sql.clone());
-        let fields = match self
-            .start_for_describe(&probe, &Format::UnifiedText)
-            .await?
-        {
-            // Dropping the result stops the query started to learn the columns.
-            Some((fields, _result)) => fields,
-            None => Vec::new(),
-        };
-        Ok(DescribeStatementResponse::new(types, fields))
-    }
-
-    async fn do_describe_portal<C>(
-        &self,
-        _client: &mut C,
-        portal: &Portal<String>,
-    ) -> PgWireResult<DescribePortalResponse>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let sql = Self::bound_sql(portal)?;
-        match self
-            .start_for_describe(&sql, &portal.result_column_format)
-            .await?
-        {
-            Some((fields, result)) => {
-                self.described
-                    .lock()
-                    .insert(portal.name.clone(), (sql, result));
-                Ok(DescribePortalResponse::new(fields))
-            }
-            None => Ok(DescribePortalResponse::no_data()),
-        }
-    }
-
-    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
-            return Err(PgWireError::NotReadyForQuery);
-        }
-        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
-        let portal = match client.portal_store().get_portal(name) {
-            Some(Entry::Value(portal)) => portal,
-            Some(Entry::Empty) => {
-                client
-                    .feed(PgWireBackendMessage::EmptyQueryResponse(
-                        EmptyQueryResponse::new(),
-                    ))
-                    .await?;
-                return Ok(());
-            }
-            None => return Err(PgWireError::PortalNotFound(name.to_owned())),
-        };
-        client.set_state(PgWireConnectionState::QueryInProgress);
-        let mut cancel = CancelSignal::start(&*client).await;
-        let started = self.described.lock().remove(&portal.name);
-        let outcome = match started {
-            Some((sql, result)) => {
-                write_result_until(
-                    client,
-                    &sql,
-                    result,
-                    &portal.result_column_format,
-                    false,
-                    &mut cancel,
-                )
-                .await
-            }
-            None => self.execute_portal(client, &portal, &mut cancel).await,
-        };
-        client.set_state(PgWireConnectionState::ReadyForQuery);
-        outcome
-    }
-
-    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        // A result started by Describe but never executed is stopped here.
-        self.described.lock().clear();
-        client.portal_store().rm_portal(DEFAULT_NAME);
-        client
-            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
-                client.transaction_status(),
-            )))
-            .await?;
-        Ok(())
-    }
-
-    async fn do_query<C>(
-        &self,
-        _client: &mut C,
-        portal: &Portal<String>,
-        _max_rows: usize,
-    ) -> PgWireResult<Response>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Self::Statement>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        // on_execute writes results itself (flushing rows as they come); this is not reached.
-        Err(crate::pgwire::errors::user_error(
-            "XX000",
-            format!("internal: do_query called for portal {:?}", portal.name),
-        ))
-    }
-}
-
 impl QueryHandler {
     /// Runs the query of `copy` and writes its rows as COPY data.
-    async fn copy_out<C>(
+    pub(crate) async fn copy_out<C>(
         &self,
         client: &mut C,
         copy: &CopyOut,
@@ -511,49 +275,20 @@ impl QueryHandler {
         write_copy(client, copy, result, cancel).await
     }
 
-    /// Runs the bound statement of `portal` and writes its results (rows described already).
-    async fn execute_portal<C>(
-        &self,
-        client: &mut C,
-        portal: &Portal<String>,
-        cancel: &mut CancelSignal,
-    ) -> PgWireResult<()>
+    /// After `sql` succeeded: BEGIN opens a transaction block (ReadyForQuery says so and
+    /// portals survive Sync), COMMIT / ROLLBACK ends it and closes every portal.
+    pub(crate) fn note_transaction<C>(&self, client: &mut C, sql: &str)
     where
-        C: Sink<PgWireBackendMessage> + Unpin + Send,
-        C::Error: Debug,
-        PgWireError: From<C::Error>,
+        C: ClientInfo + ClientPortalStore,
+        C::PortalStore: PortalStore,
     {
-        let sql = Self::bound_sql(portal)?;
-        if let Some(copy) = parse_copy(&sql) {
-            return self.copy_out(client, &copy?, cancel).await;
+        match self.portals.note_statement(sql) {
+            Some(true) => client.set_transaction_status(TransactionStatus::Transaction),
+            Some(false) => {
+                client.set_transaction_status(TransactionStatus::Idle);
+                client.portal_store().clear_portals();
+            }
+            None => {}
         }
-        let results = self.run_until(&sql, cancel).await?;
-        for result in results {
-            write_result_until(
-                client,
-                &sql,
-                result,
-                &portal.result_column_format,
-                false,
-                cancel,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_returning_statements_are_known_by_their_first_keyword() {
-        assert!(returns_rows("SELECT * FROM s EMIT CHANGES"));
-        assert!(returns_rows("  show streams"));
-        assert!(returns_rows("(SELECT 1)"));
-        assert!(returns_rows("DESCRIBE s"));
-        assert!(!returns_rows("CREATE STREAM s (id INT)"));
-        assert!(!returns_rows("INSERT INTO s VALUES (1)"));
     }
 }

@@ -6,11 +6,16 @@
 //! (start-up, framing, Parse/Bind/Describe/Execute bookkeeping) is the `pgwire` crate's; this
 //! module decides what a statement returns:
 //!
-//! - [`handler`]: the simple and extended query handlers (one per connection);
+//! - [`handler`]: the handlers of one connection and the simple query protocol;
+//! - [`extended`]: the extended protocol (Parse/Bind/Describe/Execute/Close/Sync);
+//! - [`describe`]: Describe answered by planning, never by running the statement;
+//! - [`portal`]: Execute with `max_rows`, suspended portals, and the BEGIN ... COMMIT block that
+//!   keeps portals alive across Syncs;
 //! - [`respond`]: a [`crate::StatementResult`] written as Postgres messages (command tags,
 //!   RowDescription, DataRows flushed one by one for push queries);
 //! - [`types`]: Arrow types to Postgres types and row encoding (on `arrow-pg`);
-//! - [`params`]: `$n` parameters of a bound statement turned into SQL literals;
+//! - [`params`]: `$n` parameters of a bound statement turned into SQL literals, with the
+//!   type of each; [`literal`]: one text or binary value as a typed ksqlDB literal;
 //! - [`cancel`]: CancelRequest stops the statement a backend runs (SQLSTATE 57014);
 //! - [`copy`]: `COPY (query) TO STDOUT` streams a query's rows as COPY data (psql prints them
 //!   as they arrive);
@@ -26,9 +31,13 @@ pub mod auth;
 pub mod cancel;
 pub mod catalog;
 pub mod copy;
+pub mod describe;
 pub mod errors;
+pub mod extended;
 pub mod handler;
+pub mod literal;
 pub mod params;
+pub mod portal;
 pub mod respond;
 pub mod server;
 pub mod types;

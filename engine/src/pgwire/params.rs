@@ -2,14 +2,25 @@
 //!
 //! The engine plans ksqlDB SQL text, so a bound statement is executed as its text with each
 //! `$n` outside strings, quoted identifiers and comments replaced by the literal of the value the
-//! client bound: numbers as numbers, booleans as TRUE/FALSE, text as a quoted string ('' inside),
-//! NULL as NULL. A parameter whose type the client did not give is described as TEXT.
+//! client bound ([`crate::pgwire::literal`]), read with the parameter's type: the type the client
+//! gave in Parse, else the type planning infers (the column `$n` is compared with or inserted
+//! into, see [`crate::Session::describe`]), else `text`. The same types are what Describe
+//! reports, so a driver that asks (tokio-postgres, JDBC) sends its values in them.
 
 use pgwire::api::Type;
 use pgwire::api::portal::Portal;
 use pgwire::error::PgWireResult;
 
-use crate::pgwire::errors::user_error;
+use crate::pgwire::literal::literal;
+
+/// A statement as the extended protocol keeps it between Parse and Execute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// Its SQL text, `$n` included.
+    pub sql: String,
+    /// The type of each parameter (index n - 1): given by the client, inferred, or `text`.
+    pub parameter_types: Vec<Type>,
+}
 
 /// How many parameters `sql` uses: the largest `$n` outside strings, identifiers and comments.
 pub fn parameter_count(sql: &str) -> usize {
@@ -32,69 +43,43 @@ pub fn substitute(sql: &str, literals: &[String]) -> Option<String> {
     (!missing).then_some(out)
 }
 
-/// The type parameter `index` is described and decoded with: the client's, else TEXT.
-pub fn parameter_type(declared: &[Option<Type>], index: usize) -> Type {
-    declared
-        .get(index)
-        .cloned()
-        .flatten()
-        .filter(|t| *t != Type::UNKNOWN)
-        .unwrap_or(Type::TEXT)
-}
-
-/// The SQL literal of each parameter bound in `portal`.
-pub fn literals<S: Clone>(portal: &Portal<S>) -> PgWireResult<Vec<String>> {
-    (0..portal.parameters.len())
-        .map(|index| {
-            let ty = parameter_type(&portal.statement.parameter_types, index);
-            literal(portal, index, &ty)
+/// The type of each of the `count` parameters: the client's (`declared`, from Parse) where it
+/// gave one, else the one inferred by planning, else TEXT.
+pub fn parameter_types(
+    declared: &[Option<Type>],
+    inferred: &[Option<Type>],
+    count: usize,
+) -> Vec<Type> {
+    let given = |types: &[Option<Type>], i: usize| {
+        types
+            .get(i)
+            .cloned()
+            .flatten()
+            .filter(|t| *t != Type::UNKNOWN)
+    };
+    (0..count)
+        .map(|i| {
+            given(declared, i)
+                .or_else(|| given(inferred, i))
+                .unwrap_or(Type::TEXT)
         })
         .collect()
 }
 
-fn literal<S: Clone>(portal: &Portal<S>, index: usize, ty: &Type) -> PgWireResult<String> {
-    fn or_null<T: ToString>(value: Option<T>) -> String {
-        value.map_or_else(|| "NULL".to_owned(), |v| v.to_string())
-    }
-    Ok(match *ty {
-        Type::BOOL => or_null(
-            portal
-                .parameter::<bool>(index, ty)?
-                .map(|b| if b { "TRUE" } else { "FALSE" }),
-        ),
-        Type::INT2 => or_null(portal.parameter::<i16>(index, ty)?),
-        Type::INT4 => or_null(portal.parameter::<i32>(index, ty)?),
-        Type::INT8 => or_null(portal.parameter::<i64>(index, ty)?),
-        Type::FLOAT4 => float(portal.parameter::<f32>(index, ty)?.map(f64::from), index)?,
-        Type::FLOAT8 => float(portal.parameter::<f64>(index, ty)?, index)?,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => or_null(
-            portal
-                .parameter::<String>(index, ty)?
-                .map(|s| format!("'{}'", s.replace('\'', "''"))),
-        ),
-        ref other => {
-            return Err(user_error(
-                "0A000",
-                format!(
-                    "parameter ${} has type {}; Sluice takes parameters of type boolean, \
-                     smallint, integer, bigint, real, double precision or text",
-                    index + 1,
-                    other.name()
-                ),
-            ));
-        }
-    })
-}
-
-fn float(value: Option<f64>, index: usize) -> PgWireResult<String> {
-    match value {
-        None => Ok("NULL".to_owned()),
-        Some(v) if v.is_finite() => Ok(format!("{v:?}")),
-        Some(v) => Err(user_error(
-            "22003",
-            format!("parameter ${} is {v}, which SQL cannot write", index + 1),
-        )),
-    }
+/// The SQL literal of each parameter bound in `portal`, read with the statement's types in the
+/// format (text or binary) the client bound each in.
+pub fn literals(portal: &Portal<Prepared>) -> PgWireResult<Vec<String>> {
+    let types = &portal.statement.statement.parameter_types;
+    portal
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            let ty = types.get(index).unwrap_or(&Type::TEXT);
+            let binary = portal.parameter_format.is_binary(index);
+            literal(ty, binary, value.as_deref()).map_err(|e| e.into_pgwire(index))
+        })
+        .collect()
 }
 
 /// Copies `sql`, calling `replace` with n for each `$n` found outside strings ('...'), quoted
@@ -194,9 +179,19 @@ mod tests {
     }
 
     #[test]
-    fn undeclared_parameters_are_text() {
-        assert_eq!(parameter_type(&[], 0), Type::TEXT);
-        assert_eq!(parameter_type(&[None, Some(Type::INT8)], 1), Type::INT8);
-        assert_eq!(parameter_type(&[Some(Type::UNKNOWN)], 0), Type::TEXT);
+    fn declared_types_win_then_inferred_then_text() {
+        assert_eq!(parameter_types(&[], &[], 1), vec![Type::TEXT]);
+        assert_eq!(
+            parameter_types(&[None, Some(Type::INT8)], &[], 2),
+            vec![Type::TEXT, Type::INT8]
+        );
+        assert_eq!(
+            parameter_types(&[Some(Type::UNKNOWN)], &[Some(Type::FLOAT8)], 1),
+            vec![Type::FLOAT8]
+        );
+        assert_eq!(
+            parameter_types(&[Some(Type::INT4)], &[Some(Type::FLOAT8)], 1),
+            vec![Type::INT4]
+        );
     }
 }

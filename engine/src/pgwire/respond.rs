@@ -163,13 +163,15 @@ where
 }
 
 fn description_columns() -> Vec<String> {
-    vec!["Field".to_owned(), "Type".to_owned()]
+    crate::engine::DESCRIPTION_COLUMNS
+        .map(str::to_owned)
+        .to_vec()
 }
 
 /// DESCRIBE as rows of (Field, Type), as ksqlDB's CLI lays them out; EXTENDED details follow as
 /// rows with an empty Type.
-fn description_rows(description: &SourceDescription) -> Rows {
-    let mut rows = Rows::new(&["Field", "Type"]);
+pub fn description_rows(description: &SourceDescription) -> Rows {
+    let mut rows = Rows::new(&crate::engine::DESCRIPTION_COLUMNS);
     for field in &description.fields {
         let ty = match &field.annotation {
             Some(a) => format!("{}  {a}", field.sql_type),

@@ -2,10 +2,13 @@
 //
 // Usage: node pg-drivers.js PORT
 // Runs a prepared statement with parameters, then reads a push query row by row (simple-protocol
-// row events) and cancels it with a CancelRequest; prints one JSON object with what it saw.
+// row events) and cancels it with a CancelRequest, then reads a push query two rows at a time
+// with pg-cursor (Execute with a row count: the portal is suspended between reads); prints one
+// JSON object with what it saw.
 'use strict';
 
 const { Client, Query } = require('pg');
+const Cursor = require('pg-cursor');
 
 const port = Number(process.argv[2]);
 const config = { host: '127.0.0.1', port, user: 'sluice', database: 'sluice' };
@@ -64,6 +67,19 @@ async function main() {
   client.query(push);
   out.cancel = await ended;
   out.rows = rows;
+
+  // pg-cursor: Parse, Bind, Describe(portal), then Execute(2) + Flush per read; the push query
+  // keeps running between reads, and a row inserted meanwhile comes with a later read.
+  const cursor = client.query(
+    new Cursor('SELECT id FROM orders WHERE amount > $1 EMIT CHANGES', [0]),
+  );
+  out.cursor = [];
+  out.cursor.push((await cursor.read(2)).map((r) => r.ID));
+  out.cursor.push((await cursor.read(2)).map((r) => r.ID));
+  await other.query("INSERT INTO orders (id, amount, item) VALUES ('e', 5.0, 'cup')");
+  out.cursor.push((await cursor.read(1)).map((r) => r.ID));
+  // Close (and Sync) stops the query; the connection goes on.
+  await cursor.close();
 
   const streams = await client.query('SHOW STREAMS');
   out.streams_after = streams.rows.map((r) => Object.values(r)[0]);
