@@ -3,61 +3,11 @@
 //! SHOW, session functions) through the simple and the extended protocol, and sees Sluice's
 //! streams and tables with their columns. The queries are psql 15's own text (`psql -E`).
 
-use std::net::SocketAddr;
+use tokio_postgres::{Client, SimpleQueryMessage};
 
-use sluice_broker::{Broker, BrokerConfig};
-use sluice_engine::Engine;
-use sluice_engine::pgwire::PgServer;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+mod pgwire_support;
 
-/// A broker, the engine over it and its Postgres listener on a free port.
-struct Server {
-    _dir: tempfile::TempDir,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
-        let engine = Engine::open(broker).await.unwrap();
-        let server = PgServer::bind("127.0.0.1:0", engine).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        Server {
-            _dir: dir,
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn connect(&self) -> Client {
-        let socket = TcpStream::connect(self.addr).await.unwrap();
-        let (client, connection) = tokio_postgres::Config::new()
-            .user("sluice")
-            .dbname("sluice")
-            .connect_raw(socket, NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.task).await.unwrap();
-    }
-}
+use pgwire_support::Server;
 
 /// The data rows of a simple-protocol answer, as text (NULL as an empty string).
 async fn simple(client: &Client, sql: &str) -> Vec<Vec<String>> {

@@ -10,11 +10,14 @@
 
 use std::sync::Arc;
 
+use arrow::record_batch::RecordBatch;
 use futures::channel::oneshot;
 use pgwire::api::{ClientInfo, ConnectionHandle};
-use pgwire::error::PgWireError;
+use pgwire::error::{PgWireError, PgWireResult};
+use tracing::debug;
 
-use crate::pgwire::errors::user_error;
+use crate::RowStream;
+use crate::pgwire::errors::{to_pgwire, user_error};
 
 /// SQLSTATE `query_canceled`.
 pub const QUERY_CANCELED: &str = "57014";
@@ -22,6 +25,27 @@ pub const QUERY_CANCELED: &str = "57014";
 /// The error a cancelled statement answers with, worded as Postgres words it.
 pub fn canceled() -> PgWireError {
     user_error(QUERY_CANCELED, "canceling statement due to user request")
+}
+
+/// The next batch of `stream` unless the client cancels first: `None` at the end of the
+/// stream, 57014 on a cancel (`sent` rows had gone out), and a failed query as the error of
+/// statement `sql`. Every writer of a stream's rows (DataRows, a portal, COPY) waits here, so
+/// a cancel reaches a push query that has nothing new to send.
+pub async fn next_batch_until(
+    stream: &mut RowStream,
+    cancel: &mut CancelSignal,
+    sql: &str,
+    sent: usize,
+) -> PgWireResult<Option<RecordBatch>> {
+    let batch = tokio::select! {
+        biased;
+        () = cancel.cancelled() => {
+            debug!(rows = sent, "statement cancelled by the client");
+            return Err(canceled());
+        }
+        batch = stream.next_batch() => batch,
+    };
+    batch.transpose().map_err(|e| to_pgwire(&e, sql))
 }
 
 /// Fires when the client cancels the statement under way.

@@ -16,12 +16,11 @@ use pgwire::api::results::{CopyCsvOptions, CopyEncoder, CopyTextOptions, FieldIn
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyDone, CopyOutResponse};
-use tracing::debug;
 
 use crate::StatementResult;
 use crate::catalog::result::Rows;
-use crate::pgwire::cancel::{CancelSignal, canceled};
-use crate::pgwire::errors::{to_pgwire, user_error};
+use crate::pgwire::cancel::{CancelSignal, next_batch_until};
+use crate::pgwire::errors::user_error;
 use crate::pgwire::respond::result_fields;
 
 /// The data format of a COPY.
@@ -218,16 +217,10 @@ where
     let mut count = 0usize;
     match result {
         StatementResult::Stream(mut stream) => loop {
-            let batch = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    debug!(rows = count, "COPY cancelled by the client");
-                    return Err(canceled());
-                }
-                batch = stream.next_batch() => batch,
+            let Some(batch) = next_batch_until(&mut stream, cancel, &copy.query, count).await?
+            else {
+                break;
             };
-            let Some(batch) = batch else { break };
-            let batch = batch.map_err(|e| to_pgwire(&e, &copy.query))?;
             let schema = batch.schema();
             for row in 0..batch.num_rows() {
                 for (col, field) in fields.iter().enumerate() {

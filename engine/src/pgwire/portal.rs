@@ -28,8 +28,7 @@ use pgwire::messages::data::DataRow;
 use pgwire::messages::extendedquery::PortalSuspended;
 use tracing::debug;
 
-use crate::pgwire::cancel::{CancelSignal, canceled};
-use crate::pgwire::errors::to_pgwire;
+use crate::pgwire::cancel::{CancelSignal, next_batch_until};
 use crate::pgwire::respond::{description_rows, result_fields};
 use crate::pgwire::types::{batch_rows, text_row};
 use crate::{RowStream, StatementResult};
@@ -127,17 +126,8 @@ impl OpenPortal {
             };
             // A push query's rows go out as they are produced, not when a buffer fills.
             client.flush().await?;
-            let batch = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    debug!(rows = sent, "query cancelled by the client");
-                    return Err(canceled());
-                }
-                batch = stream.next_batch() => batch,
-            };
-            match batch {
+            match next_batch_until(stream, cancel, &self.sql, sent).await? {
                 Some(batch) => {
-                    let batch = batch.map_err(|e| to_pgwire(&e, &self.sql))?;
                     for row in batch_rows(&self.fields, batch) {
                         self.pending.push_back(row?);
                     }

@@ -22,8 +22,7 @@ use tracing::debug;
 
 use crate::StatementResult;
 use crate::catalog::result::{Rows, SourceDescription};
-use crate::pgwire::cancel::{CancelSignal, canceled};
-use crate::pgwire::errors::to_pgwire;
+use crate::pgwire::cancel::{CancelSignal, next_batch_until};
 use crate::pgwire::types::{batch_rows, schema_fields, text_fields, text_row};
 
 /// The columns `result` returns rows in; `None` for a command, which returns none.
@@ -106,17 +105,10 @@ where
         (StatementResult::Stream(mut stream), Some(fields)) => {
             let mut count = 0usize;
             loop {
-                let batch = tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => {
-                        debug!(rows = count, "query cancelled by the client");
-                        // Rows already fed go out before the error, as Postgres sends them.
-                        return Err(canceled());
-                    }
-                    batch = stream.next_batch() => batch,
+                // On a cancel, rows already fed go out before the error, as Postgres sends them.
+                let Some(batch) = next_batch_until(&mut stream, cancel, sql, count).await? else {
+                    break;
                 };
-                let Some(batch) = batch else { break };
-                let batch = batch.map_err(|e| to_pgwire(&e, sql))?;
                 for row in batch_rows(&fields, batch) {
                     client.feed(PgWireBackendMessage::DataRow(row?)).await?;
                     count += 1;
