@@ -63,23 +63,11 @@ pub(super) fn parse_timestamptz(t: &str) -> Option<NaiveDateTime> {
         .or_else(|| parse_timestamp(&t))
 }
 
-/// BYTES as ksqlDB writes them: `TO_BYTES('<hex>', 'hex')`.
 #[cfg(test)]
 mod tests {
-    use super::super::{Lit, LiteralError, literal};
+    use super::super::LiteralError;
+    use super::super::test_support::{bin, ok, text};
     use pgwire::api::Type;
-
-    fn bin(ty: &Type, bytes: &[u8]) -> Lit {
-        literal(ty, true, Some(bytes))
-    }
-
-    fn text(ty: &Type, value: &str) -> Lit {
-        literal(ty, false, Some(value.as_bytes()))
-    }
-
-    fn ok(lit: Lit) -> String {
-        lit.unwrap_or_else(|e| panic!("no literal: {e:?}"))
-    }
 
     #[test]
     fn dates_times_and_timestamps() {

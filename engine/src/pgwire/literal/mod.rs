@@ -316,21 +316,32 @@ fn json_literal(text: &str) -> Result<String, String> {
         .map_err(|e| format!("invalid input syntax for type json: {e}"))
 }
 
+/// What the tests of every literal module call: a value in binary or text, and its literal.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) mod test_support {
+    use super::{Lit, literal};
+    use pgwire::api::Type;
 
-    fn bin(ty: &Type, bytes: &[u8]) -> Lit {
+    /// The literal of `bytes` sent in binary as `ty`.
+    pub fn bin(ty: &Type, bytes: &[u8]) -> Lit {
         literal(ty, true, Some(bytes))
     }
 
-    fn text(ty: &Type, value: &str) -> Lit {
+    /// The literal of `value` sent as text as `ty`.
+    pub fn text(ty: &Type, value: &str) -> Lit {
         literal(ty, false, Some(value.as_bytes()))
     }
 
-    fn ok(lit: Lit) -> String {
+    /// The literal, failing the test if there is none.
+    pub fn ok(lit: Lit) -> String {
         lit.unwrap_or_else(|e| panic!("no literal: {e:?}"))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{bin, ok, text};
+    use super::*;
 
     #[test]
     fn null_is_null_in_every_type_and_format() {

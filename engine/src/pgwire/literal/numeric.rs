@@ -137,23 +137,11 @@ pub(super) fn numeric_text(t: &str) -> Option<String> {
     Some(decimal(negative, &whole, &fraction))
 }
 
-/// 2000-01-01 00:00:00, where Postgres's binary dates and timestamps count from.
 #[cfg(test)]
 mod tests {
-    use super::super::{Lit, LiteralError, literal};
+    use super::super::LiteralError;
+    use super::super::test_support::{bin, ok, text};
     use pgwire::api::Type;
-
-    fn bin(ty: &Type, bytes: &[u8]) -> Lit {
-        literal(ty, true, Some(bytes))
-    }
-
-    fn text(ty: &Type, value: &str) -> Lit {
-        literal(ty, false, Some(value.as_bytes()))
-    }
-
-    fn ok(lit: Lit) -> String {
-        lit.unwrap_or_else(|e| panic!("no literal: {e:?}"))
-    }
 
     /// Postgres's binary numeric of `digits` (base 10000) with `weight`, `sign` and `dscale`.
     fn numeric(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
