@@ -101,3 +101,22 @@ def test_node_postgres_prepared_statement_cancelled_push_query_and_cursor(server
         "SELECT id FROM orders EMIT CHANGES"
     ], out["queries_during"]
     assert [q for q in out["queries_after"] if q["Query Type"] == "PUSH"] == [], out["queries_after"]
+
+
+def test_psycopg_in_its_default_transaction_mode(server):
+    """psycopg without autocommit wraps statements in BEGIN ... COMMIT (every Sluice statement
+    takes effect at once; the block only bounds portals) and recovers from an error by ROLLBACK."""
+    with psycopg.connect(host="127.0.0.1", port=pg_port(server), user="sluice", dbname="sluice") as conn:
+        with conn.cursor() as cur:
+            cur.execute(CREATE_ORDERS)
+            cur.execute("INSERT INTO orders (id, amount, item) VALUES (%s, %s, %s)", ("a", 1.5, "pen"))
+            cur.execute("INSERT INTO orders (id, amount, item) VALUES (%s, %s, %s)", ("b", 300.0, "desk"))
+            conn.commit()
+            cur.execute("SET 'auto.offset.reset'='earliest'")
+            cur.execute("SELECT id, amount FROM orders WHERE amount > %s EMIT CHANGES LIMIT 1", (100,))
+            assert cur.fetchall() == [("b", 300.0)]
+            with pytest.raises(psycopg.errors.SyntaxErrorOrAccessRuleViolation, match="NOPE"):
+                cur.execute("SELECT nope FROM orders")
+            conn.rollback()
+            cur.execute("SHOW STREAMS")
+            assert "ORDERS" in [row[0] for row in cur.fetchall()]
