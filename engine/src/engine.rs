@@ -32,7 +32,7 @@ use crate::catalog::push::{
 };
 use crate::catalog::result::{Rows, StatementResult};
 use crate::catalog::session::{Session, SessionProperties};
-use crate::catalog::transient::{TransientQueries, TransientQuery};
+use crate::catalog::transient::{TRANSIENT_ID_PREFIX, TransientQueries, TransientQuery};
 use crate::catalog::{Catalog, CommandLog, insert_values};
 use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
@@ -245,11 +245,13 @@ impl Engine {
         match statement {
             Statement::Query(query) => self.transient(query, text, &properties.snapshot()).await,
             Statement::Terminate(TerminateTarget::Query(id))
-                if self.inner.transient.find(&id.value).is_some() =>
+                if id
+                    .value
+                    .to_ascii_lowercase()
+                    .starts_with(TRANSIENT_ID_PREFIX) =>
             {
                 // A push query: not in the command topic, it only has to stop.
-                let found = self.inner.transient.find(&id.value);
-                if found.is_some_and(|id| self.inner.transient.terminate(&id)) {
+                if self.inner.transient.terminate(&id.value) {
                     Ok(status("Query terminated."))
                 } else {
                     Err(EngineError::invalid(format!(
@@ -440,7 +442,7 @@ impl Engine {
             let start = parse_offset_reset(reset)?;
             state.transient_queries += 1;
             let id = format!(
-                "transient_{}_{}",
+                "{TRANSIENT_ID_PREFIX}{}_{}",
                 planned.source.name, state.transient_queries
             );
             (planned, start, id)

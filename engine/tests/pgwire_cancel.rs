@@ -8,23 +8,11 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 mod pgwire_support;
 
-use pgwire_support::{CREATE_ORDERS, Server, text_rows};
+use pgwire_support::{Server, orders_with, text_rows};
 
 /// A stream `orders` with two rows, read from the beginning by `client`'s session.
 async fn orders_with_rows(client: &Client) {
-    client.simple_query(CREATE_ORDERS).await.unwrap();
-    for id in ["a", "b"] {
-        client
-            .simple_query(&format!(
-                "INSERT INTO orders (id, amount, item) VALUES ('{id}', 1.0, 'pen');"
-            ))
-            .await
-            .unwrap();
-    }
-    client
-        .simple_query("SET 'auto.offset.reset'='earliest';")
-        .await
-        .unwrap();
+    orders_with(client, &[("a", 1.0, "pen"), ("b", 1.0, "pen")]).await;
 }
 
 /// Sends a CancelRequest for `client`'s backend on a new connection to `server`.

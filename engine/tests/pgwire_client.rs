@@ -8,7 +8,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 mod pgwire_support;
 
-use pgwire_support::{CREATE_ORDERS, Server, text_rows};
+use pgwire_support::{CREATE_ORDERS, Server, orders_with, text_rows};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_insert_show_and_a_push_query_with_limit() {
@@ -533,19 +533,11 @@ async fn a_malformed_binary_parameter_fails_its_statement_only() {
 async fn a_portal_returns_a_push_query_a_few_rows_at_a_time() {
     let server = Server::start().await;
     let mut client = server.connect().await;
-    client.simple_query(CREATE_ORDERS).await.unwrap();
-    for id in ["a", "b", "c", "d", "e", "f"] {
-        client
-            .simple_query(&format!(
-                "INSERT INTO orders (id, amount, item) VALUES ('{id}', 1.0, 'x');"
-            ))
-            .await
-            .unwrap();
-    }
-    client
-        .simple_query("SET 'auto.offset.reset'='earliest';")
-        .await
-        .unwrap();
+    let rows: Vec<(&str, f64, &str)> = ["a", "b", "c", "d", "e", "f"]
+        .into_iter()
+        .map(|id| (id, 1.0, "x"))
+        .collect();
+    orders_with(&client, &rows).await;
     let ids =
         |rows: &[tokio_postgres::Row]| -> Vec<String> { rows.iter().map(|r| r.get(0)).collect() };
 

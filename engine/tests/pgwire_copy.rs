@@ -7,26 +7,19 @@ use tokio_postgres::Client;
 
 mod pgwire_support;
 
-use pgwire_support::{CREATE_ORDERS, Server};
+use pgwire_support::{Server, orders_with};
 
+/// `orders` with three rows (one item needs CSV quoting), read from the beginning.
 async fn orders(client: &Client) {
-    client.simple_query(CREATE_ORDERS).await.unwrap();
-    for (id, amount, item) in [
-        ("a", 10.5, "pen"),
-        ("b", 250.0, "big, desk"),
-        ("c", 1.0, "ink"),
-    ] {
-        client
-            .simple_query(&format!(
-                "INSERT INTO orders (id, amount, item) VALUES ('{id}', {amount:?}, '{item}');"
-            ))
-            .await
-            .unwrap();
-    }
-    client
-        .simple_query("SET 'auto.offset.reset'='earliest';")
-        .await
-        .unwrap();
+    orders_with(
+        client,
+        &[
+            ("a", 10.5, "pen"),
+            ("b", 250.0, "big, desk"),
+            ("c", 1.0, "ink"),
+        ],
+    )
+    .await;
 }
 
 /// Every CopyData of `sql`, as text.

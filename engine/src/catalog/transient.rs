@@ -15,6 +15,9 @@ use std::time::SystemTime;
 
 use futures::task::AtomicWaker;
 
+/// How every push query's id starts (`transient_<SOURCE>_<n>`); no persistent query's does.
+pub const TRANSIENT_ID_PREFIX: &str = "transient_";
+
 /// One running push query, as SHOW QUERIES shows it.
 #[derive(Debug, Clone)]
 pub struct TransientQuery {
@@ -62,19 +65,13 @@ impl TransientQueries {
         self.lock().values().map(|e| e.query.clone()).collect()
     }
 
-    /// The id of the running push query called `id` (any case), if there is one.
-    pub fn find(&self, id: &str) -> Option<String> {
-        self.lock()
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case(id))
-            .cloned()
-    }
-
-    /// Asks push query `id` to stop: its stream ends (the client sees the query complete) and
-    /// it is taken off the list once the stream is dropped. False if no such query runs.
+    /// Asks push query `id` (any case) to stop: its stream ends (the client sees the query
+    /// complete) and it is taken off the list once the stream is dropped. False if no such
+    /// query runs.
     pub fn terminate(&self, id: &str) -> bool {
-        match self.lock().get(id) {
-            Some(entry) => {
+        let running = self.lock();
+        match running.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)) {
+            Some((_, entry)) => {
                 entry.stop.stop();
                 true
             }
@@ -161,8 +158,7 @@ mod tests {
         let a = list.register(query("transient_S_1"));
         let b = list.register(query("transient_S_2"));
         let waker = futures::task::noop_waker();
-        assert_eq!(list.find("TRANSIENT_s_1").as_deref(), Some("transient_S_1"));
-        assert!(list.terminate("transient_S_1"));
+        assert!(list.terminate("TRANSIENT_s_1"), "any case");
         assert!(a.stopped(&waker));
         assert!(!b.stopped(&waker));
         assert!(!list.terminate("transient_S_9"));

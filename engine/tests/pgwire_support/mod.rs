@@ -76,3 +76,21 @@ pub fn text_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
 
 pub const CREATE_ORDERS: &str = "CREATE STREAM orders (id STRING KEY, amount DOUBLE, item STRING) \
      WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=1);";
+
+/// Creates the stream `orders` (CREATE_ORDERS), inserts `rows` (id, amount, item) in order and
+/// sets `client`'s session to read from the beginning.
+pub async fn orders_with(client: &Client, rows: &[(&str, f64, &str)]) {
+    client.simple_query(CREATE_ORDERS).await.unwrap();
+    for (id, amount, item) in rows {
+        client
+            .simple_query(&format!(
+                "INSERT INTO orders (id, amount, item) VALUES ('{id}', {amount:?}, '{item}');"
+            ))
+            .await
+            .unwrap();
+    }
+    client
+        .simple_query("SET 'auto.offset.reset'='earliest';")
+        .await
+        .unwrap();
+}
