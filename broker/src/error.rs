@@ -102,6 +102,10 @@ pub enum BrokerError {
     /// The broker is shutting down and accepts no more work.
     #[error("the broker is shutting down")]
     ShuttingDown,
+    /// A transactional batch (or marker) that the transaction's state does not allow: the
+    /// producer's transaction does not include the partition, or a client sent a control batch.
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
 }
 
 impl BrokerError {
@@ -128,6 +132,7 @@ impl BrokerError {
             | BrokerError::CorruptMetadata { .. }
             | BrokerError::DataDirInUse(_) => ResponseError::KafkaStorageError,
             BrokerError::Codec(_) | BrokerError::ShuttingDown => ResponseError::UnknownServerError,
+            BrokerError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
         }
     }
 

@@ -11,11 +11,12 @@ pub mod group;
 pub mod log;
 pub mod protocol;
 pub mod topic;
+pub mod txn;
 
 pub use broker::{Broker, BrokerConfig};
 pub use error::{BrokerError, Result};
 pub use kafka_protocol::records::Record;
 pub use log::compaction::CompactionStats;
 pub use log::records::{decode_records, encode_records, new_record};
-pub use log::{AppendResult, Durability, LEADER_EPOCH, PartitionLog, ReadResult};
+pub use log::{AppendResult, Durability, Isolation, LEADER_EPOCH, PartitionLog, ReadResult};
 pub use topic::{CleanupPolicy, TimestampType, TopicConfig, TopicMeta};

@@ -1,4 +1,4 @@
-//! FindCoordinator: this single broker coordinates every group (and would every transaction).
+//! FindCoordinator: this single broker coordinates every group and every transaction.
 //!
 //! v0–v3 ask for one key; v4 batches keys in `coordinator_keys`.
 
@@ -18,8 +18,8 @@ pub async fn handle(
     let node = BrokerId(ctx.node_id);
     let host = sb(ctx.advertised_host.clone());
     let mut resp = FindCoordinatorResponse::default();
-    // Key type 0 is a group, 1 a transaction; Sluice has no transaction coordinator.
-    let error = if req.key_type == 0 {
+    // Key type 0 is a group, 1 a transaction; this broker coordinates both.
+    let error = if req.key_type == 0 || req.key_type == 1 {
         0
     } else {
         ResponseError::CoordinatorNotAvailable.code()

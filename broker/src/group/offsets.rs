@@ -6,14 +6,19 @@
 //! commit is acknowledged. Compaction keeps the latest record per key, so replaying the topic at
 //! start-up ([`OffsetStore::open`]) rebuilds the map. Group membership itself is not stored: after
 //! a restart members simply rejoin, as they would after a coordinator move in Kafka.
+//!
+//! Offsets committed inside a transaction (TxnOffsetCommit, or the transaction coordinator's
+//! in-process API) are written as transactional records of the producer and stay pending,
+//! invisible to OffsetFetch, until the transaction's marker: COMMIT makes them the group's
+//! offsets, ABORT discards them. Replaying the topic does the same with the markers it finds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use parking_lot::Mutex;
 use tracing::{info, warn};
 
-use crate::log::records::{decode_records, new_record};
+use crate::log::records::{decode_records, encode_transactional_records, new_record};
 use crate::{Broker, BrokerError, Durability};
 
 /// The internal topic holding committed offsets.
@@ -47,6 +52,8 @@ type Key = (String, String, i32);
 pub struct OffsetStore {
     broker: Broker,
     offsets: Mutex<BTreeMap<Key, CommittedOffset>>,
+    /// Offsets committed in transactions not yet ended, by producer id.
+    pending: Mutex<HashMap<i64, Vec<(Key, CommittedOffset)>>>,
     /// Serialises appends so the map is updated in the order records reach the log.
     write: tokio::sync::Mutex<()>,
 }
@@ -62,6 +69,7 @@ impl OffsetStore {
             }
         }
         let mut offsets = BTreeMap::new();
+        let mut pending: HashMap<i64, Vec<(Key, CommittedOffset)>> = HashMap::new();
         let log = broker.partition(OFFSETS_TOPIC, 0)?;
         let mut next = log.log_start_offset();
         let end = log.high_watermark();
@@ -75,9 +83,24 @@ impl OffsetStore {
             let Some(last) = records.last() else { break };
             next = last.offset + 1;
             for r in records {
+                if r.control {
+                    // A transaction marker: key = version (0) + type (0 abort, 1 commit).
+                    let commit = r.key.as_ref().is_some_and(|k| k.len() >= 4 && k[3] == 1);
+                    let done = pending.remove(&r.producer_id).unwrap_or_default();
+                    if commit {
+                        offsets.extend(done);
+                    }
+                    continue;
+                }
                 let Some(key) = r.key.as_ref().and_then(|k| decode_key(k.clone())) else {
                     continue;
                 };
+                if r.transactional {
+                    if let Some(value) = r.value.as_ref().and_then(|v| decode_value(v.clone())) {
+                        pending.entry(r.producer_id).or_default().push((key, value));
+                    }
+                    continue;
+                }
                 match r.value.as_ref() {
                     None => {
                         offsets.remove(&key);
@@ -96,6 +119,7 @@ impl OffsetStore {
         Ok(OffsetStore {
             broker,
             offsets: Mutex::new(offsets),
+            pending: Mutex::new(pending),
             write: tokio::sync::Mutex::new(()),
         })
     }
@@ -125,6 +149,62 @@ impl OffsetStore {
             map.insert((group.to_string(), topic, partition), value);
         }
         Ok(())
+    }
+
+    /// Store offsets of `group` inside the open transaction of `producer_id`/`epoch`: written as
+    /// transactional records (fsynced), visible only once the transaction commits
+    /// ([`OffsetStore::complete_transaction`]). The partition refuses the write (INVALID_TXN_STATE)
+    /// unless the coordinator added `__consumer_offsets` to that transaction.
+    pub async fn commit_transactional(
+        &self,
+        group: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        entries: Vec<(String, i32, CommittedOffset)>,
+    ) -> Result<(), OffsetStoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<_> = entries
+            .iter()
+            .map(|(topic, partition, value)| {
+                let key = encode_key(group, topic, *partition);
+                let value = encode_value(value);
+                new_record(Some(&key), Some(&value), value_timestamp(&entries))
+            })
+            .collect();
+        let batch = encode_transactional_records(&records, producer_id, producer_epoch, -1)?;
+        let _guard = self.write.lock().await;
+        let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
+        log.append(batch, Durability::Fsynced).await?;
+        let mut pending = self.pending.lock();
+        let list = pending.entry(producer_id).or_default();
+        for (topic, partition, value) in entries {
+            list.push(((group.to_string(), topic, partition), value));
+        }
+        Ok(())
+    }
+
+    /// The transaction of `producer_id` ended (its marker is in `__consumer_offsets`): its
+    /// pending offsets become the groups' offsets on commit, or are dropped on abort.
+    pub fn complete_transaction(&self, producer_id: i64, commit: bool) {
+        let done = self.pending.lock().remove(&producer_id).unwrap_or_default();
+        if commit {
+            self.offsets.lock().extend(done);
+        }
+    }
+
+    /// Offsets committed by `producer_id`'s open transaction (not visible yet).
+    pub fn pending_offsets(&self, producer_id: i64) -> Vec<(String, String, i32, i64)> {
+        self.pending
+            .lock()
+            .get(&producer_id)
+            .map(|l| {
+                l.iter()
+                    .map(|((g, t, p), v)| (g.clone(), t.clone(), *p, v.offset))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Delete every committed offset of `group` (tombstones in `__consumer_offsets`, fsynced);

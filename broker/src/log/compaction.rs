@@ -10,6 +10,12 @@
 //! delete vanish early). Records without a key cannot be compacted and are dropped. Offsets never
 //! change: a compacted log has holes, and a read at a missing offset returns the next batch.
 //!
+//! Transactions (Kafka's cleaner rules, kept simple): only segments that end at or before the
+//! last stable offset are cleanable, so records of an open transaction are never removed; the
+//! key map is built from offsets below the last stable offset and ignores aborted records, so a
+//! committed record superseded only by an uncommitted or aborted one stays; aborted records are
+//! removed; control batches (markers) are always kept.
+//!
 //! Batches whose records all survive are copied byte for byte; others are decoded with
 //! kafka-protocol's decoder (any compression) and re-encoded with the same compression, producer
 //! fields and timestamp type. The rewritten segment goes to `<base>.log.cleaned`, is fsync'd, and
@@ -92,9 +98,16 @@ impl PartitionLog {
         if !config.cleanup_policy.compact || self.is_offline() {
             return Ok(CompactionStats::default());
         }
-        let views: Vec<SegmentView> = {
+        let (views, lso, aborted) = {
             let state = self.state.read();
-            state
+            let mut aborted: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+            for a in state.producers.aborted() {
+                aborted
+                    .entry(a.producer_id)
+                    .or_default()
+                    .push((a.first_offset, a.last_offset));
+            }
+            let views: Vec<SegmentView> = state
                 .segments
                 .values()
                 .map(|s| SegmentView {
@@ -105,15 +118,27 @@ impl PartitionLog {
                     max_timestamp: s.max_timestamp(),
                     modified: s.file().metadata().and_then(|m| m.modified()).ok(),
                 })
-                .collect()
+                .collect();
+            (views, state.last_stable_offset(), aborted)
+        };
+        let is_aborted = |r: &Record| {
+            r.transactional
+                && aborted.get(&r.producer_id).is_some_and(|ranges| {
+                    ranges
+                        .iter()
+                        .any(|(first, last)| *first <= r.offset && r.offset <= *last)
+                })
         };
         let Some((_active, closed)) = views.split_last() else {
             return Ok(CompactionStats::default());
         };
         let lag_limit = now_ms - config.min_compaction_lag_ms;
+        // A closed segment is cleanable when its records are old enough and it ends at or before
+        // the last stable offset (the next segment's base is its end).
         let prefix = closed
             .iter()
-            .take_while(|v| v.max_timestamp <= lag_limit)
+            .enumerate()
+            .take_while(|(i, v)| v.max_timestamp <= lag_limit && views[i + 1].base <= lso)
             .count();
         let cleanable: Vec<&SegmentView> = closed[..prefix].iter().filter(|v| v.size > 0).collect();
         if cleanable.is_empty() {
@@ -134,10 +159,13 @@ impl PartitionLog {
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
         for view in &views {
             for_each_batch(view, |h, bytes| {
-                if h.is_control() {
+                if h.is_control() || h.base_offset >= lso {
                     return Ok(());
                 }
                 for r in decode_records(&bytes)? {
+                    if r.offset >= lso || is_aborted(&r) {
+                        continue;
+                    }
                     if let Some(k) = r.key {
                         latest.insert(k, r.offset);
                     }
@@ -154,7 +182,9 @@ impl PartitionLog {
         let keep_in = |view: &SegmentView| {
             let tombstones_expired = view.modified.is_some_and(|m| m <= tombstone_horizon);
             let latest = &latest;
+            let is_aborted = &is_aborted;
             move |r: &Record| match &r.key {
+                _ if is_aborted(r) => false,
                 None => false,
                 Some(k) => {
                     latest.get(k) == Some(&r.offset) && (r.value.is_some() || !tombstones_expired)

@@ -18,6 +18,7 @@ pub mod records;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
+pub mod transactions;
 pub mod truncate;
 
 use std::io::Write;
@@ -68,6 +69,19 @@ pub struct ReadResult {
     pub high_watermark: i64,
     /// The first offset still in the log.
     pub log_start_offset: i64,
+    /// The last stable offset (first offset of the oldest open transaction, else the
+    /// high-water mark).
+    pub last_stable_offset: i64,
+}
+
+/// Which records a read may return (Fetch's and ListOffsets' `isolation_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Everything up to the high-water mark, open and aborted transactions included.
+    #[default]
+    ReadUncommitted,
+    /// Only up to the last stable offset; aborted transactions are listed for the reader to skip.
+    ReadCommitted,
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).

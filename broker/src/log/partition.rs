@@ -7,7 +7,7 @@
 //! read with `pread` on the segment's shared file handle, unlocked. `maintenance` serializes
 //! retention and compaction of this partition so they never work on the same segment at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,11 @@ use crate::log::flush::Flusher;
 use crate::log::producer_state::{ProducerStates, SequenceCheck};
 use crate::log::records::{decode_records, encode_records};
 use crate::log::segment::{Segment, log_file_name};
-use crate::log::{AppendResult, Durability, ReadResult, now_ms};
+use crate::log::transactions::{
+    AbortedTxn, AppendOrigin, ControlType, check_transactional_batch, encode_marker,
+    parse_control_type,
+};
+use crate::log::{AppendResult, Durability, Isolation, ReadResult, now_ms};
 use crate::topic::{TimestampType, TopicConfig};
 
 /// The mutable part of a partition, behind the partition's lock.
@@ -38,9 +42,21 @@ pub(crate) struct LogState {
     /// A log start offset inside the first segment set by DeleteRecords (persisted in
     /// `log-start-offset`); the first segment's base offset when lower.
     pub deleted_before: i64,
+    /// Producers whose current transaction the coordinator registered this partition in, with
+    /// that transaction's epoch: only they may write transactional batches here (in memory: after
+    /// a restart the coordinator aborts or completes every transaction it had open).
+    pub txn_registered: HashMap<i64, i16>,
 }
 
 impl LogState {
+    /// The last stable offset: the first offset of the oldest open transaction, or the
+    /// high-water mark when none is open.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.producers
+            .first_unstable_offset()
+            .map_or(self.next_offset, |f| f.min(self.next_offset))
+    }
+
     pub fn log_start_offset(&self) -> i64 {
         let first = self
             .segments
@@ -161,7 +177,7 @@ impl PartitionLog {
         mut batches: BytesMut,
         durability: Durability,
     ) -> Result<AppendResult> {
-        let (result, ticket) = self.append_sync(&mut batches)?;
+        let (result, ticket) = self.append_sync(&mut batches, AppendOrigin::Client)?;
         if durability == Durability::Fsynced
             && let Some(ticket) = ticket
         {
@@ -181,7 +197,36 @@ impl PartitionLog {
         self.append(batch, durability).await
     }
 
-    fn append_sync(&self, bytes: &mut BytesMut) -> Result<(AppendResult, Option<u64>)> {
+    /// Registers this partition in the open transaction of `producer_id` under `epoch` (the
+    /// coordinator calls it for AddPartitionsToTxn): from now on that producer's transactional
+    /// batches are accepted here, until the transaction's marker is written.
+    pub(crate) fn register_transaction(&self, producer_id: i64, epoch: i16) {
+        self.state.write().txn_registered.insert(producer_id, epoch);
+    }
+
+    /// Writes the COMMIT or ABORT marker of `producer_id`'s transaction (the coordinator's
+    /// job) and waits for it to be fsync'd; returns the marker's offset. The transaction's records
+    /// here become stable: the last stable offset moves past them.
+    pub(crate) async fn write_marker(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        control: ControlType,
+        coordinator_epoch: i32,
+    ) -> Result<i64> {
+        let mut batch = encode_marker(producer_id, epoch, control, coordinator_epoch, now_ms())?;
+        let (result, ticket) = self.append_sync(&mut batch, AppendOrigin::Coordinator)?;
+        if let Some(ticket) = ticket {
+            self.flusher.wait_synced(ticket).await?;
+        }
+        Ok(result.base_offset)
+    }
+
+    fn append_sync(
+        &self,
+        bytes: &mut BytesMut,
+        origin: AppendOrigin,
+    ) -> Result<(AppendResult, Option<u64>)> {
         if self.deleted.load(Ordering::Acquire) {
             return Err(BrokerError::UnknownTopic(self.topic.clone()));
         }
@@ -230,6 +275,9 @@ impl PartitionLog {
         };
 
         let mut state = self.state.write();
+        for (_, h) in &parts {
+            check_transactional_batch(h, origin, &state.txn_registered)?;
+        }
         // Decide per batch: duplicate or append, checking later batches against earlier ones of
         // the same request through a scratch copy of the producer state.
         let mut scratch = state.producers.subset(
@@ -240,6 +288,7 @@ impl PartitionLog {
         );
         let mut next = state.next_offset;
         let mut to_write: Vec<(std::ops::Range<usize>, BatchHeader)> = Vec::new();
+        let mut markers: Vec<(BatchHeader, ControlType)> = Vec::new();
         let mut first_offset = None;
         let mut last_offset = -1;
         for (range, h) in &parts {
@@ -265,7 +314,14 @@ impl PartitionLog {
                     if append_time >= 0 {
                         h.max_timestamp = append_time;
                     }
-                    scratch.observe(&h);
+                    if h.is_control() {
+                        let kind = parse_control_type(&bytes[range.clone()]).ok_or_else(|| {
+                            BrokerError::InvalidRecord("unreadable control batch".into())
+                        })?;
+                        markers.push((h, kind));
+                    } else {
+                        scratch.observe(&h);
+                    }
                     first_offset.get_or_insert(next);
                     last_offset = h.last_offset();
                     next = h.last_offset() + 1;
@@ -308,6 +364,16 @@ impl PartitionLog {
             ticket = Some(self.flusher.note_write(seg.file()));
             state.next_offset = next;
             state.producers.absorb(scratch);
+            for (h, kind) in &markers {
+                state.producers.observe_marker(h, *kind);
+                if state
+                    .txn_registered
+                    .get(&h.producer_id)
+                    .is_some_and(|e| *e <= h.producer_epoch)
+                {
+                    state.txn_registered.remove(&h.producer_id);
+                }
+            }
             self.hw_tx.send_replace(next);
         }
         let result = AppendResult {
@@ -366,11 +432,35 @@ impl PartitionLog {
     /// Reading at the high-water mark returns no bytes; outside `[log_start_offset,
     /// high_watermark]` is OFFSET_OUT_OF_RANGE.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
-        let (location, high_watermark, log_start_offset) = {
+        self.read_isolated(offset, max_bytes, Isolation::ReadUncommitted)
+    }
+
+    /// [`PartitionLog::read`] at an isolation level: under `ReadCommitted` only batches before
+    /// the last stable offset are returned (none when `offset` is at or past it).
+    pub fn read_isolated(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        isolation: Isolation,
+    ) -> Result<ReadResult> {
+        let (location, high_watermark, log_start_offset, last_stable_offset) = {
             let state = self.state.read();
             let hw = state.next_offset;
             let start = state.log_start_offset();
+            let lso = state.last_stable_offset();
             state.check_in_range(offset)?;
+            let upper = match isolation {
+                Isolation::ReadUncommitted => hw,
+                Isolation::ReadCommitted => lso,
+            };
+            if offset >= upper {
+                return Ok(ReadResult {
+                    records: Bytes::new(),
+                    high_watermark: hw,
+                    log_start_offset: start,
+                    last_stable_offset: lso,
+                });
+            }
             let mut found = None;
             let floor = state.segment_base_for(offset);
             for (_, seg) in state.segments.range(floor..) {
@@ -379,23 +469,25 @@ impl PartitionLog {
                     break;
                 }
             }
-            (found, hw, start)
+            (found.map(|f| (f, upper)), hw, start, lso)
         };
-        let Some((file, path, first, seg_size)) = location else {
+        let Some(((file, path, first, seg_size), upper)) = location else {
             return Ok(ReadResult {
                 records: Bytes::new(),
                 high_watermark,
                 log_start_offset,
+                last_stable_offset,
             });
         };
         let available = (seg_size - first.position) as usize;
         let len = max_bytes.max(first.header.size()).min(available);
         let mut buf = Segment::read_at(&file, &path, first.position, len)?;
-        buf.truncate(whole_batches_len(&buf));
+        buf.truncate(whole_batches_len(&buf, upper));
         Ok(ReadResult {
             records: Bytes::from(buf),
             high_watermark,
             log_start_offset,
+            last_stable_offset,
         })
     }
 
@@ -413,6 +505,24 @@ impl PartitionLog {
     /// The next offset to be written (the high-water mark).
     pub fn high_watermark(&self) -> i64 {
         *self.hw_tx.borrow()
+    }
+
+    /// The last stable offset: the first offset of the oldest open transaction, or the
+    /// high-water mark when no transaction is open here. read_committed readers stop there.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.state.read().last_stable_offset()
+    }
+
+    /// The aborted transactions overlapping offsets `[from, to)`: a read_committed Fetch
+    /// returning those offsets lists them so that the client drops their records.
+    pub fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.state.read().producers.aborted_between(from, to)
+    }
+
+    /// Producers with an open transaction here and the first offset of each (for tests, tools
+    /// and the coordinator's recovery checks).
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        self.state.read().producers.open_transactions()
     }
 
     /// The first offset still in the log (moves when retention deletes segments).
@@ -531,14 +641,15 @@ pub(crate) fn active_segment(state: &mut LogState) -> Result<&mut Segment> {
         })
 }
 
-/// Length of the prefix of `buf` made of whole batches (at least the first batch when whole).
-fn whole_batches_len(buf: &[u8]) -> usize {
+/// Length of the prefix of `buf` made of whole batches that start before offset `upper` (at
+/// least the first batch when whole).
+fn whole_batches_len(buf: &[u8], upper: i64) -> usize {
     let mut pos = 0;
     while pos + HEADER_SIZE <= buf.len() {
         let Ok(h) = BatchHeader::parse(&buf[pos..]) else {
             break;
         };
-        if pos + h.size() > buf.len() {
+        if pos + h.size() > buf.len() || h.base_offset >= upper {
             break;
         }
         pos += h.size();

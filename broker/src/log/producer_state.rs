@@ -9,6 +9,11 @@
 //!
 //! The state is derived from batch headers only, so recovery rebuilds it by reading headers
 //! ([`ProducerStates::observe`]); a clean shutdown also writes a snapshot to skip that scan.
+//!
+//! Transactions live here too, as in Kafka's `ProducerStateManager`: each producer's open
+//! transaction in this partition (the offset of its first record), which gives the last stable
+//! offset, and the aborted transactions, which read_committed Fetch lists. Markers are applied by
+//! [`ProducerStates::observe_marker`]; replaying headers plus marker types rebuilds both.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -16,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{BrokerError, Result};
 use crate::log::batch::BatchHeader;
+use crate::log::transactions::{AbortedTxn, ControlType};
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka's value,
 /// matching `max.in.flight.requests.per.connection=5`).
@@ -49,6 +55,9 @@ pub struct ProducerEntry {
     pub last_timestamp: i64,
     /// The last batches written under that epoch, oldest first.
     pub batches: VecDeque<BatchMeta>,
+    /// Offset of the first record of this producer's open transaction in this partition.
+    #[serde(default)]
+    pub current_txn_first_offset: Option<i64>,
 }
 
 /// What to do with an incoming batch.
@@ -69,6 +78,9 @@ pub enum SequenceCheck {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducerStates {
     producers: HashMap<i64, ProducerEntry>,
+    /// Aborted transactions, by marker offset (oldest first).
+    #[serde(default)]
+    aborted: Vec<AbortedTxn>,
 }
 
 fn next_seq(seq: i32) -> i32 {
@@ -127,8 +139,14 @@ impl ProducerStates {
 
     /// Records a batch that was written (its header carries the assigned base offset). Used on the
     /// append path after [`ProducerStates::check`] and by recovery when replaying headers.
+    /// A control batch seen here without its marker type closes the producer's transaction as
+    /// a commit would; callers that know the type use [`ProducerStates::observe_marker`].
     pub fn observe(&mut self, h: &BatchHeader) {
         if !h.has_producer_id() {
+            return;
+        }
+        if h.is_control() {
+            self.observe_marker(h, ControlType::Commit);
             return;
         }
         let entry = self.producers.entry(h.producer_id).or_default();
@@ -137,6 +155,9 @@ impl ProducerStates {
             entry.batches.clear();
         }
         entry.last_timestamp = entry.last_timestamp.max(h.max_timestamp);
+        if h.is_transactional() && entry.current_txn_first_offset.is_none() {
+            entry.current_txn_first_offset = Some(h.base_offset);
+        }
         if h.base_sequence < 0 {
             return;
         }
@@ -151,6 +172,59 @@ impl ProducerStates {
         }
     }
 
+    /// Applies a COMMIT/ABORT marker written at `h.base_offset`: the producer's open transaction
+    /// here ends; an aborted one is added to the aborted index. The marker's epoch becomes the
+    /// producer's epoch (a marker written after fencing fences the old epoch here too).
+    pub fn observe_marker(&mut self, h: &BatchHeader, control: ControlType) {
+        let entry = self.producers.entry(h.producer_id).or_default();
+        if h.producer_epoch > entry.epoch {
+            entry.epoch = h.producer_epoch;
+            entry.batches.clear();
+        }
+        entry.last_timestamp = entry.last_timestamp.max(h.max_timestamp);
+        if let Some(first) = entry.current_txn_first_offset.take()
+            && control == ControlType::Abort
+        {
+            self.aborted.push(AbortedTxn {
+                producer_id: h.producer_id,
+                first_offset: first,
+                last_offset: h.base_offset,
+            });
+        }
+    }
+
+    /// The first offset of the oldest open transaction (None when none is open): the last stable
+    /// offset, when lower than the high-water mark.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min()
+    }
+
+    /// Producers with an open transaction here, with its first offset.
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        self.producers
+            .iter()
+            .filter_map(|(id, e)| e.current_txn_first_offset.map(|f| (*id, f)))
+            .collect()
+    }
+
+    /// The aborted transactions that overlap the offsets `[from, to)` (what a read_committed
+    /// Fetch returning those offsets must list).
+    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.aborted
+            .iter()
+            .filter(|a| a.last_offset >= from && a.first_offset < to)
+            .copied()
+            .collect()
+    }
+
+    /// Every aborted transaction still indexed.
+    pub fn aborted(&self) -> &[AbortedTxn] {
+        &self.aborted
+    }
+
     /// A copy of just the given producers' state: appends check a request's batches against this
     /// scratch copy and [`ProducerStates::absorb`] it once the write succeeded, so the hot path
     /// never copies the state of every producer.
@@ -159,7 +233,10 @@ impl ProducerStates {
             .into_iter()
             .filter_map(|id| self.producers.get(&id).map(|e| (id, e.clone())))
             .collect();
-        ProducerStates { producers }
+        ProducerStates {
+            producers,
+            aborted: Vec::new(),
+        }
     }
 
     /// Takes over every producer entry of `other` (see [`ProducerStates::subset`]).
@@ -171,17 +248,20 @@ impl ProducerStates {
     /// deleted by retention; a later append from them starts afresh).
     pub fn retain_active(&mut self, log_start_offset: i64) {
         self.producers.retain(|_, e| {
-            e.batches
-                .back()
-                .is_some_and(|b| b.last_offset >= log_start_offset)
+            e.current_txn_first_offset.is_some()
+                || e.batches
+                    .back()
+                    .is_some_and(|b| b.last_offset >= log_start_offset)
         });
+        self.aborted.retain(|a| a.last_offset >= log_start_offset);
     }
 
     /// Forgets producers that wrote nothing with a timestamp after `cutoff_ms` (Kafka's
     /// `producer.id.expiration.ms`, see [`PRODUCER_ID_EXPIRATION_MS`]); returns how many.
     pub fn expire(&mut self, cutoff_ms: i64) -> usize {
         let before = self.producers.len();
-        self.producers.retain(|_, e| e.last_timestamp >= cutoff_ms);
+        self.producers
+            .retain(|_, e| e.last_timestamp >= cutoff_ms || e.current_txn_first_offset.is_some());
         before - self.producers.len()
     }
 

@@ -66,6 +66,41 @@ pub fn encode_records(records: &[Record], base_offset: i64) -> Result<BytesMut> 
     encode_with(&normalized, Compression::None)
 }
 
+/// Encodes `records` as one uncompressed transactional batch of `producer_id`/`epoch` (base
+/// sequence `base_sequence`, or -1 for a writer without sequences: the broker's own writes).
+pub fn encode_transactional_records(
+    records: &[Record],
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+) -> Result<BytesMut> {
+    if records.is_empty() {
+        return Err(BrokerError::Codec("cannot encode an empty batch".into()));
+    }
+    let normalized: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Record {
+            key: r.key.clone(),
+            value: r.value.clone(),
+            headers: r.headers.clone(),
+            transactional: true,
+            producer_id,
+            producer_epoch,
+            ..plain_record(
+                i as i64,
+                if base_sequence < 0 {
+                    i as i32 - 1
+                } else {
+                    base_sequence.wrapping_add(i as i32)
+                },
+                r.timestamp,
+            )
+        })
+        .collect();
+    encode_with(&normalized, Compression::None)
+}
+
 /// Encodes records keeping their offsets, sequences and producer fields (compaction re-encodes
 /// surviving records this way).
 pub(crate) fn encode_with(records: &[Record], compression: Compression) -> Result<BytesMut> {

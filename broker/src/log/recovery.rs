@@ -27,6 +27,7 @@ use crate::log::flush::read_recovery_point;
 use crate::log::partition::{LogState, PartitionLog};
 use crate::log::producer_state::ProducerStates;
 use crate::log::segment::{ScannedBatch, Segment, log_file_name};
+use crate::log::transactions::ControlType;
 use crate::topic::TopicConfig;
 
 /// File in a partition directory holding the offset below which all segments are fsync'd.
@@ -168,13 +169,8 @@ pub fn open_partition(
     };
     let snapshot = load_snapshot(dir, recovery_point);
     let (replay_from, mut producers) = snapshot.unwrap_or((i64::MIN, ProducerStates::default()));
-    let mut replay = |batches: &[ScannedBatch]| {
-        for b in batches
-            .iter()
-            .filter(|b| b.header.base_offset >= replay_from)
-        {
-            producers.observe(&b.header);
-        }
+    let mut replay = |seg: &Segment, batches: &[ScannedBatch]| {
+        replay_batches(&mut producers, seg, batches, replay_from)
     };
 
     let mut segments = BTreeMap::new();
@@ -190,18 +186,18 @@ pub fn open_partition(
             let (seg, cut) = Segment::open_checking_tail(dir, base, interval)?;
             clean_tail_cut = cut.is_some();
             if seg.next_offset() > replay_from && !clean_tail_cut {
-                replay(&seg.scan_headers(0)?);
+                replay(&seg, &seg.scan_headers(0)?)?;
             }
             seg
         } else if trusted {
             let seg = Segment::open_trusted(dir, base, interval)?;
             if next_base.is_none_or(|n| n > replay_from) {
-                replay(&seg.scan_headers(0)?);
+                replay(&seg, &seg.scan_headers(0)?)?;
             }
             seg
         } else {
             let (seg, batches, was_cut) = Segment::open_recovering(dir, base, interval)?;
-            replay(&batches);
+            replay(&seg, &batches)?;
             if was_cut && next_base.is_some() {
                 // Later segments were written after the bytes that were lost: keeping them would
                 // leave a gap, so they go too (Kafka does the same).
@@ -252,6 +248,7 @@ pub fn open_partition(
         next_offset,
         producers,
         deleted_before,
+        txn_registered: Default::default(),
     };
     tracing::debug!(next_offset, clean, recovery_point, "partition opened");
     Ok(PartitionLog::from_state(
@@ -276,13 +273,29 @@ fn producers_after_cut(
         if bases.get(i + 1).is_some_and(|next| *next <= from) {
             continue;
         }
-        for b in seg.scan_headers(0)? {
-            if b.header.base_offset >= from {
-                producers.observe(&b.header);
-            }
-        }
+        replay_batches(&mut producers, seg, &seg.scan_headers(0)?, from)?;
     }
     Ok(producers)
+}
+
+/// Replays the headers of `batches` (of `seg`) at or after offset `from` into `producers`;
+/// for a transaction marker the control record is read too (a few bytes), so that aborted
+/// transactions are indexed again and the last stable offset comes out as before the stop.
+pub(crate) fn replay_batches(
+    producers: &mut ProducerStates,
+    seg: &Segment,
+    batches: &[ScannedBatch],
+    from: i64,
+) -> Result<()> {
+    for b in batches.iter().filter(|b| b.header.base_offset >= from) {
+        if b.header.is_control() {
+            let kind = seg.control_type_at(b)?.unwrap_or(ControlType::Commit);
+            producers.observe_marker(&b.header, kind);
+        } else {
+            producers.observe(&b.header);
+        }
+    }
+    Ok(())
 }
 
 impl PartitionLog {

@@ -191,6 +191,23 @@ impl Segment {
         Ok(out)
     }
 
+    /// The marker type of a control batch found by a scan (None for other batches or an
+    /// unreadable control record).
+    pub fn control_type_at(
+        &self,
+        b: &ScannedBatch,
+    ) -> Result<Option<crate::log::transactions::ControlType>> {
+        if !b.header.is_control() {
+            return Ok(None);
+        }
+        let len = b
+            .header
+            .size()
+            .min(crate::log::transactions::CONTROL_PREFIX);
+        let bytes = Segment::read_at(&self.file, &self.path, b.position, len)?;
+        Ok(crate::log::transactions::parse_control_type(&bytes))
+    }
+
     /// Rebuilds both indexes (and the in-memory end offset and max timestamp) from scanned batches.
     pub fn rebuild_indexes(&mut self, batches: &[ScannedBatch], index_interval: u64) -> Result<()> {
         let mut offsets = Vec::new();

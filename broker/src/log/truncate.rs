@@ -70,9 +70,12 @@ impl PartitionLog {
             state.next_offset = new_hw;
             let mut producers = ProducerStates::default();
             for seg in state.segments.values() {
-                for b in seg.scan_headers(0)? {
-                    producers.observe(&b.header);
-                }
+                crate::log::recovery::replay_batches(
+                    &mut producers,
+                    seg,
+                    &seg.scan_headers(0)?,
+                    i64::MIN,
+                )?;
             }
             state.producers = producers;
             self.flusher.forget_rolls_after(new_hw);

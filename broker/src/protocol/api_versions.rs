@@ -14,7 +14,9 @@ use super::dispatch::{Context, Header};
 /// The versions served for each implemented API key (inclusive ranges).
 ///
 /// Fetch stops at v12 and DeleteTopics at v5: later versions address topics by id only.
-/// Produce stops at v11 for the same reason (v13 uses topic ids).
+/// Produce stops at v11 for the same reason (v13 uses topic ids). The transaction APIs stop at
+/// v3: AddPartitionsToTxn v4+ is the broker-to-broker batched form, and v4/v5 of the others
+/// (KIP-890) carry the per-transaction epoch bump this coordinator does not do.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
@@ -39,6 +41,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::TxnOffsetCommit, 0, 3),
 ];
 
 /// Is `version` of `key` served?

@@ -23,6 +23,7 @@ use super::{
 };
 use crate::Broker;
 use crate::group::{self, GroupCoordinator};
+use crate::txn::{self, TxnCoordinator};
 
 /// Shared state every request handler sees.
 #[derive(Debug)]
@@ -31,6 +32,8 @@ pub struct Context {
     pub broker: Broker,
     /// Consumer groups and committed offsets.
     pub groups: Arc<GroupCoordinator>,
+    /// Transactions.
+    pub txns: Arc<TxnCoordinator>,
     /// The listener's settings.
     pub config: ServerConfig,
     /// Host clients are told to connect to.
@@ -253,6 +256,34 @@ pub async fn dispatch(ctx: &Context, h: Header) -> Result<Option<BytesMut>, Disp
         }
         ApiKey::ListGroups => route!(ctx, h, key, ListGroupsRequest, group::describe::list),
         ApiKey::DeleteGroups => route!(ctx, h, key, DeleteGroupsRequest, group::delete::handle),
+        ApiKey::AddPartitionsToTxn => {
+            route!(
+                ctx,
+                h,
+                key,
+                AddPartitionsToTxnRequest,
+                txn::add_partitions::handle
+            )
+        }
+        ApiKey::AddOffsetsToTxn => {
+            route!(
+                ctx,
+                h,
+                key,
+                AddOffsetsToTxnRequest,
+                txn::add_offsets::handle
+            )
+        }
+        ApiKey::EndTxn => route!(ctx, h, key, EndTxnRequest, txn::end_txn::handle),
+        ApiKey::TxnOffsetCommit => {
+            route!(
+                ctx,
+                h,
+                key,
+                TxnOffsetCommitRequest,
+                txn::txn_offset_commit::handle
+            )
+        }
         _ => Some(unsupported_frame(h.correlation_id)),
     };
     Ok(response)

@@ -7,17 +7,25 @@
 //! batch is always returned whole so a consumer never gets stuck behind a large batch (Kafka's
 //! rule). Fetch sessions (KIP-227) are not kept: the response's session id 0 tells clients to send
 //! full requests, which every client supports. Versions stop at v12 (v13+ address topics by id).
+//!
+//! `isolation_level=1` (read_committed) reads only up to each partition's last stable offset and
+//! lists the aborted transactions overlapping the returned offsets, which clients use to drop
+//! aborted records (and skip control batches), as Kafka does.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::select_all;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::dispatch::{Context, Header};
+use crate::Isolation;
+use crate::log::batch::BatchHeader;
 
 /// Longest wait accepted from a client, whatever it asks for.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -69,9 +77,28 @@ pub async fn handle(ctx: &Context, _header: &Header, req: FetchRequest) -> Fetch
     }
 }
 
+/// One past the last offset of the whole batches in `records` (None when there are none).
+fn end_offset(records: &[u8]) -> Option<i64> {
+    let mut pos = 0;
+    let mut end = None;
+    while let Ok(h) = BatchHeader::parse(records.get(pos..)?) {
+        if pos + h.size() > records.len() {
+            break;
+        }
+        end = Some(h.last_offset() + 1);
+        pos += h.size();
+    }
+    end
+}
+
 /// Read every requested partition once: the response, the bytes of records in it, and whether a
 /// partition reported an error (which ends a long poll at once, as in Kafka).
 fn read_all(ctx: &Context, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+    let isolation = if req.isolation_level == 1 {
+        Isolation::ReadCommitted
+    } else {
+        Isolation::ReadUncommitted
+    };
     let mut remaining = req.max_bytes.max(0) as usize;
     let mut total = 0usize;
     let mut errors = false;
@@ -96,7 +123,7 @@ fn read_all(ctx: &Context, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                 }
             };
             out.high_watermark = log.high_watermark();
-            out.last_stable_offset = out.high_watermark;
+            out.last_stable_offset = log.last_stable_offset();
             out.log_start_offset = log.log_start_offset();
             // Once the response is full, later partitions get no records (but no error either).
             let budget = (p.partition_max_bytes.max(0) as usize).min(remaining);
@@ -104,13 +131,28 @@ fn read_all(ctx: &Context, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                 partitions.push(out);
                 continue;
             }
-            match log.read(p.fetch_offset, budget.max(1)) {
+            match log.read_isolated(p.fetch_offset, budget.max(1), isolation) {
                 Ok(read) => {
                     total += read.records.len();
                     remaining = remaining.saturating_sub(read.records.len());
                     out.high_watermark = read.high_watermark;
-                    out.last_stable_offset = read.high_watermark;
+                    out.last_stable_offset = read.last_stable_offset;
                     out.log_start_offset = read.log_start_offset;
+                    if isolation == Isolation::ReadCommitted {
+                        let end = end_offset(&read.records).unwrap_or(p.fetch_offset);
+                        out.aborted_transactions = Some(
+                            log.aborted_transactions(p.fetch_offset, end)
+                                .into_iter()
+                                .map(|a| {
+                                    AbortedTransaction::default()
+                                        .with_producer_id(a.producer_id.into())
+                                        .with_first_offset(a.first_offset)
+                                })
+                                .collect(),
+                        );
+                    } else {
+                        out.aborted_transactions = None;
+                    }
                     out.records = Some(read.records);
                 }
                 Err(e) => {

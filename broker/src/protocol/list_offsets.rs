@@ -1,6 +1,8 @@
 //! ListOffsets: the offset for a timestamp, or the latest (-1) / earliest (-2) offset.
 //!
 //! Served up to v6: v7 introduced -3 (offset of the max timestamp), which the log does not index.
+//! Under `isolation_level=1` (read_committed) the latest offset is the last stable offset, and a
+//! timestamp lookup never answers an offset at or past it.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
@@ -16,6 +18,7 @@ pub async fn handle(
     _header: &Header,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
+    let committed = req.isolation_level == 1;
     let topics = req
         .topics
         .into_iter()
@@ -35,7 +38,17 @@ pub async fn handle(
                     match ctx.broker.partition(t.name.as_str(), p.partition_index) {
                         Err(e) => out.with_error_code(e.response_error().code()),
                         // Kafka answers a timestamp past every record with offset -1.
+                        Ok(log) if committed && p.timestamp == -1 => {
+                            out.with_offset(log.last_stable_offset())
+                        }
                         Ok(log) => match log.offset_for_timestamp(p.timestamp) {
+                            Some((offset, _))
+                                if committed
+                                    && p.timestamp >= 0
+                                    && offset >= log.last_stable_offset() =>
+                            {
+                                out
+                            }
                             Some((offset, ts)) => out.with_offset(offset).with_timestamp(ts),
                             None => out,
                         },

@@ -32,7 +32,7 @@ mod producer;
 mod records;
 mod topics;
 
-pub use server::{ServerConfig, ServerError, serve};
+pub use server::{Coordinators, ServerConfig, ServerError, serve, serve_with};
 
 use kafka_protocol::protocol::StrBytes;
 

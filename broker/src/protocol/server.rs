@@ -19,6 +19,7 @@ use super::connection::{Connection, ConnectionError};
 use super::dispatch::{self, Context};
 use crate::Broker;
 use crate::group::{GroupConfig, GroupCoordinator};
+use crate::txn::{TxnConfig, TxnCoordinator};
 
 /// Settings of the Kafka listener. `Default` gives Kafka's defaults where Kafka has one.
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub cluster_id: String,
     /// Consumer group coordinator settings.
     pub group: GroupConfig,
+    /// Transaction coordinator settings.
+    pub txn: TxnConfig,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             auto_create_topics: true,
             cluster_id: "sluice-cluster".to_string(),
             group: GroupConfig::default(),
+            txn: TxnConfig::default(),
         }
     }
 }
@@ -63,6 +67,38 @@ pub enum ServerError {
     /// The group coordinator could not load committed offsets.
     #[error("cannot load committed offsets from __consumer_offsets: {0}")]
     Offsets(#[from] crate::group::OffsetStoreError),
+    /// The transaction coordinator could not load or finish transactions.
+    #[error("cannot load transactions from __transaction_state: {0}")]
+    Transactions(#[from] crate::txn::TxnError),
+}
+
+/// The coordinators a Kafka listener serves from, shareable with in-process users (the engine
+/// commits through the same [`TxnCoordinator`] the listener's clients use).
+#[derive(Debug, Clone)]
+pub struct Coordinators {
+    /// Consumer groups and committed offsets.
+    pub groups: Arc<GroupCoordinator>,
+    /// Transactions.
+    pub txns: Arc<TxnCoordinator>,
+}
+
+impl Coordinators {
+    /// Loads committed offsets, then transactions (finishing those a crash interrupted).
+    pub async fn start(
+        broker: &Broker,
+        config: &ServerConfig,
+    ) -> Result<Coordinators, ServerError> {
+        let groups = GroupCoordinator::start(broker.clone(), config.group.clone()).await?;
+        let txns =
+            TxnCoordinator::start(broker.clone(), groups.clone(), config.txn.clone()).await?;
+        Ok(Coordinators { groups, txns })
+    }
+
+    /// Stops the coordinators' background tasks.
+    pub fn stop(&self) {
+        self.groups.stop();
+        self.txns.stop();
+    }
 }
 
 /// Serve the Kafka protocol for `broker` on `listener` until `shutdown` completes.
@@ -75,19 +111,35 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future,
 ) -> Result<(), ServerError> {
+    let coordinators = Coordinators::start(&broker, &config).await?;
+    let result = serve_with(broker, listener, config, coordinators.clone(), shutdown).await;
+    coordinators.stop();
+    result
+}
+
+/// [`serve`] with coordinators started by the caller (and shared with in-process users); they
+/// keep running after this returns.
+pub async fn serve_with(
+    broker: Broker,
+    listener: TcpListener,
+    config: ServerConfig,
+    coordinators: Coordinators,
+    shutdown: impl Future,
+) -> Result<(), ServerError> {
     let local = listener.local_addr()?;
     let host = config
         .advertised_host
         .clone()
         .unwrap_or_else(|| local.ip().to_string());
     let port = config.advertised_port.unwrap_or(local.port());
-    let groups = GroupCoordinator::start(broker.clone(), config.group.clone()).await?;
+    let Coordinators { groups, txns } = coordinators;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let ctx = Arc::new(Context {
         node_id: broker.config().node_id,
         default_partitions: broker.config().default_partitions,
         broker,
         groups,
+        txns,
         config,
         advertised_host: host,
         advertised_port: i32::from(port),
@@ -119,7 +171,6 @@ pub async fn serve(
         );
     }
     info!("Kafka listener shutting down");
-    ctx.groups.stop();
     // Every connection holds a permit: once all permits are back, every connection has closed.
     let _ = shutdown_tx.send(true);
     let _ = limit
