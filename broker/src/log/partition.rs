@@ -275,9 +275,6 @@ impl PartitionLog {
         };
 
         let mut state = self.state.write();
-        for (_, h) in &parts {
-            check_transactional_batch(h, origin, &state.txn_registered)?;
-        }
         // Decide per batch: duplicate or append, checking later batches against earlier ones of
         // the same request through a scratch copy of the producer state.
         let mut scratch = state.producers.subset(
@@ -303,6 +300,9 @@ impl PartitionLog {
                     last_offset = last_offset.max(l);
                 }
                 SequenceCheck::Append => {
+                    // After the sequence/epoch check, so that a fenced producer's batch is
+                    // INVALID_PRODUCER_EPOCH, as in Kafka.
+                    check_transactional_batch(h, origin, &state.txn_registered)?;
                     let slice = &mut bytes[range.clone()];
                     batch::set_base_offset(slice, next);
                     batch::set_partition_leader_epoch(slice, crate::log::LEADER_EPOCH);
