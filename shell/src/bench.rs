@@ -10,6 +10,12 @@
 //! - `consume`: writes the records first (not timed), then reads them all back from the start
 //!   and reports records/s and MB/s.
 //!
+//! - `transactions`: the broker's transaction path in-process (no wire, no server): records
+//!   written in transactions of `--txn-size` records through the coordinator's
+//!   `TransactionalProducer` (add the partitions, append to each, then commit: fsync'd
+//!   `__transaction_state` records and one fsync'd marker per partition), beside the same records
+//!   appended as plain fsync'd (acks=all) batches of the same size.
+//!
 //! MB/s counts record values only (records × record size), as Kafka's perf tools do.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +65,12 @@ enum BenchMode {
     },
     /// Consume throughput per record size.
     Consume,
+    /// Transactional writes in-process (coordinator API) beside plain acks=all appends.
+    Transactions {
+        /// Records per transaction.
+        #[arg(long, default_value_t = 1000)]
+        txn_size: u64,
+    },
 }
 
 /// Runs the benchmark.
@@ -74,6 +86,14 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     } else {
         args.record_sizes.clone()
     };
+    if let BenchMode::Transactions { txn_size } = &args.mode {
+        if args.bootstrap.is_some() {
+            return Err(CliError::Usage(
+                "bench transactions runs in-process; --bootstrap is not supported".to_owned(),
+            ));
+        }
+        return transactions(&args, &sizes, *txn_size).await;
+    }
     let (bootstrap, local) = match &args.bootstrap {
         Some(b) => (b.clone(), None),
         None => {
@@ -119,6 +139,7 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
             }
             Ok(())
         }
+        BenchMode::Transactions { .. } => Ok(()),
         BenchMode::Consume => {
             for &size in &sizes {
                 let topic = new_topic(&client, "consume", size, args.partitions).await?;
@@ -308,5 +329,94 @@ async fn latency(
         ms(pct(0.99)),
         ms(pct(1.0)),
     );
+    Ok(())
+}
+
+/// `bench transactions`: plain fsync'd appends and transactional writes of the same records,
+/// in chunks of `txn_size` records spread over the partitions, in-process.
+async fn transactions(args: &BenchArgs, sizes: &[usize], txn_size: u64) -> Result<(), CliError> {
+    use std::sync::Arc;
+
+    use sluice_broker::group::{GroupConfig, GroupCoordinator};
+    use sluice_broker::txn::{TxnConfig, TxnCoordinator};
+    use sluice_broker::{Broker, BrokerConfig, Durability, new_record};
+
+    let server_err = |e: &dyn std::fmt::Display| CliError::Server(e.to_string());
+    let dir = tempfile::tempdir().map_err(|source| CliError::Io {
+        context: "cannot create a temporary data directory".to_owned(),
+        source,
+    })?;
+    let broker = Broker::open(BrokerConfig::new(dir.path()))
+        .await
+        .map_err(|e| server_err(&e))?;
+    let groups = GroupCoordinator::start(broker.clone(), GroupConfig::default())
+        .await
+        .map_err(|e| server_err(&e))?;
+    let txns: Arc<TxnCoordinator> =
+        TxnCoordinator::start(broker.clone(), groups.clone(), TxnConfig::default())
+            .await
+            .map_err(|e| server_err(&e))?;
+    let txn_size = txn_size.max(1);
+    let parts = args.partitions as u64;
+    println!(
+        "in-process broker (data in {}), partitions={} records per run={} records per transaction={txn_size}",
+        dir.path().display(),
+        args.partitions,
+        args.records
+    );
+    for &size in sizes {
+        let value = payload(size);
+        let chunk: Vec<_> = (0..txn_size.div_ceil(parts))
+            .map(|_| new_record(None, Some(&value), 0))
+            .collect();
+        let chunks = args.records.div_ceil(txn_size);
+        for transactional in [false, true] {
+            let topic = format!("bench-txn-{size}-{transactional}");
+            broker
+                .create_topic(&topic, args.partitions, &Default::default())
+                .map_err(|e| server_err(&e))?;
+            let logs: Vec<_> = (0..args.partitions)
+                .map(|p| broker.partition(&topic, p))
+                .collect::<Result<_, _>>()
+                .map_err(|e| server_err(&e))?;
+            let mut producer = txns
+                .producer(&format!("bench-{size}"), Duration::from_secs(60))
+                .await
+                .map_err(|e| server_err(&e))?;
+            let start = Instant::now();
+            let mut written = 0u64;
+            for _ in 0..chunks {
+                if transactional {
+                    producer.begin().map_err(|e| server_err(&e))?;
+                    let all: Vec<(String, i32)> =
+                        (0..args.partitions).map(|p| (topic.clone(), p)).collect();
+                    producer
+                        .add_partitions(&all)
+                        .await
+                        .map_err(|e| server_err(&e))?;
+                    for p in 0..args.partitions {
+                        producer
+                            .append(&topic, p, &chunk)
+                            .await
+                            .map_err(|e| server_err(&e))?;
+                    }
+                    producer.commit().await.map_err(|e| server_err(&e))?;
+                } else {
+                    let appends = logs
+                        .iter()
+                        .map(|log| log.append_records(&chunk, Durability::Fsynced));
+                    for r in futures::future::join_all(appends).await {
+                        r.map_err(|e| server_err(&e))?;
+                    }
+                }
+                written += chunk.len() as u64 * parts;
+            }
+            let kind = if transactional { "txn" } else { "acks=all" };
+            report(kind, size, written, start.elapsed());
+        }
+    }
+    txns.stop();
+    groups.stop();
+    broker.shutdown().await;
     Ok(())
 }

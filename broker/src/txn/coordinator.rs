@@ -519,18 +519,24 @@ impl TxnCoordinator {
         next.partitions.clear();
         next.start_ms = -1;
         next.last_update_ms = now_ms();
-        self.persist(&next).await?;
+        // Not fsync'd on its own: if it is lost, recovery finds `Prepare*` and writes the
+        // markers again, which is harmless (a marker without open records changes nothing).
+        self.persist_with(&next, Durability::Written).await?;
         *m = next;
         Ok(())
     }
 
     /// Appends the id's state to `__transaction_state` and waits for the fsync.
     async fn persist(&self, m: &TxnMetadata) -> Result<(), TxnError> {
+        self.persist_with(m, Durability::Fsynced).await
+    }
+
+    async fn persist_with(&self, m: &TxnMetadata, durability: Durability) -> Result<(), TxnError> {
         let key = encode_key(&m.transactional_id);
         let value = encode_value(m);
         let record = new_record(Some(&key), Some(&value), now_ms());
         let log = self.broker.partition(TRANSACTION_STATE_TOPIC, 0)?;
-        log.append_records(&[record], Durability::Fsynced).await?;
+        log.append_records(&[record], durability).await?;
         Ok(())
     }
 }

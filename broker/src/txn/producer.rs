@@ -97,6 +97,26 @@ impl TransactionalProducer {
         Ok(())
     }
 
+    /// Adds partitions to the transaction in one durable state change (appending to a new
+    /// partition adds it on its own; this saves a state write per partition, as a Kafka client's
+    /// batched AddPartitionsToTxn does).
+    pub async fn add_partitions(&mut self, partitions: &[(String, i32)]) -> Result<(), TxnError> {
+        self.check_open()?;
+        let new: Vec<(String, i32)> = partitions
+            .iter()
+            .filter(|tp| !self.partitions.contains(*tp))
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.coordinator
+            .add_partitions(&self.transactional_id, self.producer_id, self.epoch, &new)
+            .await?;
+        self.partitions.extend(new);
+        Ok(())
+    }
+
     /// Appends `records` to `topic`/`partition` inside the transaction (adding the partition
     /// to it first when new). The write is not fsync'd on its own: the commit marker's fsync
     /// covers it. Keys, values, timestamps and headers of `records` are kept.
