@@ -282,3 +282,33 @@ def test_kafka_python_reads_committed(server):
             keys.extend(r.key for r in recs)
     c.close()
     assert keys == [f"{n}-{i}".encode() for n in (0, 2) for i in range(3)]
+
+
+def test_kcat_reads_committed(server):
+    from kcat_client import kcat_bin
+
+    create_topic_confluent(server.bootstrap, "kc", 1)
+    p = txn_producer(server.bootstrap, "txn-kcat")
+    for n, commit in enumerate([True, False, True]):
+        p.begin_transaction()
+        for i in range(3):
+            p.produce("kc", key=f"{n}-{i}".encode(), value=b"v")
+        assert p.flush(30) == 0
+        p.commit_transaction(60) if commit else p.abort_transaction(60)
+    # An open transaction at the end: read_committed stops before it (kcat -e exits at the LSO).
+    p.begin_transaction()
+    p.produce("kc", key=b"open", value=b"v")
+    assert p.flush(30) == 0
+
+    def kcat(isolation: str) -> list[str]:
+        result = subprocess.run(
+            [kcat_bin(), "-C", "-b", server.bootstrap, "-t", "kc", "-o", "beginning", "-e", "-q",
+             "-X", f"isolation.level={isolation}", "-f", "%k\\n"],
+            capture_output=True, text=True, timeout=TIMEOUT_S,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout.split()
+
+    assert kcat("read_committed") == [f"{n}-{i}" for n in (0, 2) for i in range(3)]
+    assert kcat("read_uncommitted") == [f"{n}-{i}" for n in range(3) for i in range(3)] + ["open"]
+    p.abort_transaction(60)

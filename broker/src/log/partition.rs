@@ -50,11 +50,14 @@ pub(crate) struct LogState {
 
 impl LogState {
     /// The last stable offset: the first offset of the oldest open transaction, or the
-    /// high-water mark when none is open.
+    /// high-water mark when none is open; never below the log start (retention may have deleted
+    /// an open transaction's first records, as in Kafka).
     pub fn last_stable_offset(&self) -> i64 {
         self.producers
             .first_unstable_offset()
-            .map_or(self.next_offset, |f| f.min(self.next_offset))
+            .map_or(self.next_offset, |f| {
+                f.max(self.log_start_offset()).min(self.next_offset)
+            })
     }
 
     pub fn log_start_offset(&self) -> i64 {
