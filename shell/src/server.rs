@@ -229,6 +229,9 @@ fn parse_host_port(addr: &str) -> Result<(String, u16), CliError> {
 
 /// Runs `sluice server` until SIGINT or SIGTERM.
 pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
+    // Installed before anything starts: the Kafka listener answers while the engine is still
+    // opening, and a SIGTERM in that window must still shut down cleanly (not kill the process).
+    let signals = Signals::install()?;
     let server = LocalServer::start(options).await?;
     info!(data_dir = %options.data_dir.display(), kafka = %server.addr(), "sluice server started");
     // Scripts and tests read the bound addresses from these lines (useful with port 0). Written
@@ -245,32 +248,58 @@ pub async fn run(options: &ServerOptions) -> Result<(), CliError> {
         let _ = stdout.write_all(banner.as_bytes());
         let _ = stdout.flush();
     }
-    wait_for_signal().await?;
+    signals.wait().await?;
     info!("shutting down: finishing requests and flushing the log");
     server.shutdown().await?;
     info!("sluice server stopped");
     Ok(())
 }
 
-async fn wait_for_signal() -> Result<(), CliError> {
-    let io = |source| CliError::Io {
+/// SIGTERM and SIGINT handlers, installed up front; a signal that arrives before
+/// [`Signals::wait`] is kept until then.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+fn signal_io_error(source: std::io::Error) -> CliError {
+    CliError::Io {
         context: "cannot install the signal handler".to_owned(),
         source,
-    };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(io)?;
-        let mut int = signal(SignalKind::interrupt()).map_err(io)?;
-        tokio::select! {
-            _ = term.recv() => info!("received SIGTERM"),
-            _ = int.recv() => info!("received SIGINT"),
-        }
-        Ok(())
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(io)
+}
+
+impl Signals {
+    fn install() -> Result<Signals, CliError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate()).map_err(signal_io_error)?,
+                int: signal(SignalKind::interrupt()).map_err(signal_io_error)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn wait(mut self) -> Result<(), CliError> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => info!("received SIGTERM"),
+                _ = self.int.recv() => info!("received SIGINT"),
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.map_err(signal_io_error)
+        }
     }
 }
 
