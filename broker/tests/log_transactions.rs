@@ -559,3 +559,76 @@ async fn compaction_keeps_open_transactions_and_committed_records_superseded_onl
     assert!(!all.contains(&"committed".to_string()));
     assert!(all.contains(&"open".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_transactional_and_plain_writers_read_committed_sees_exactly_the_committed_records()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = open(dir.path()).await;
+    broker.create_topic("t", 2, &configs(&[])).unwrap();
+    let (_groups, txns) = coordinators(&broker).await;
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let txns = txns.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut p = txns
+                .producer(&format!("w{w}"), Duration::from_secs(60))
+                .await
+                .unwrap();
+            let mut committed = Vec::new();
+            for n in 0..30 {
+                p.begin().unwrap();
+                let mut mine = Vec::new();
+                for i in 0..3 {
+                    let v = format!("w{w}-{n}-{i}");
+                    p.append("t", (n + i) % 2, &keyed(&[("k", &v)]))
+                        .await
+                        .unwrap();
+                    mine.push(v);
+                }
+                // Every third transaction aborts.
+                if n % 3 == 2 {
+                    p.abort().await.unwrap();
+                } else {
+                    p.commit().await.unwrap();
+                    committed.extend(mine);
+                }
+            }
+            committed
+        }));
+    }
+    let plain = {
+        let broker = broker.clone();
+        tokio::spawn(async move {
+            let mut written = Vec::new();
+            for n in 0..60 {
+                let v = format!("plain-{n}");
+                broker
+                    .partition("t", n % 2)
+                    .unwrap()
+                    .append_records(&keyed(&[("k", &v)]), Durability::Written)
+                    .await
+                    .unwrap();
+                written.push(v);
+                tokio::task::yield_now().await;
+            }
+            written
+        })
+    };
+    let mut expected: Vec<String> = plain.await.unwrap();
+    for t in tasks {
+        expected.extend(t.await.unwrap());
+    }
+    let mut got = Vec::new();
+    for p in 0..2 {
+        let log = broker.partition("t", p).unwrap();
+        assert_eq!(log.last_stable_offset(), log.high_watermark());
+        got.extend(read_committed(&log));
+    }
+    let mut sorted_got = got.clone();
+    sorted_got.sort();
+    sorted_got.dedup();
+    assert_eq!(sorted_got.len(), got.len(), "a record was read twice");
+    expected.sort();
+    assert_eq!(sorted_got, expected);
+}
