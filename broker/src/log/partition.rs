@@ -46,6 +46,10 @@ pub(crate) struct LogState {
     /// that transaction's epoch: only they may write transactional batches here (in memory: after
     /// a restart the coordinator aborts or completes every transaction it had open).
     pub txn_registered: HashMap<i64, i16>,
+    /// First offset of the oldest open transaction (cached from `producers`, refreshed by
+    /// [`LogState::refresh_first_unstable`] whenever a transaction opens or ends, so reads find
+    /// the last stable offset without walking every producer).
+    pub first_unstable: Option<i64>,
 }
 
 impl LogState {
@@ -53,11 +57,14 @@ impl LogState {
     /// high-water mark when none is open; never below the log start (retention may have deleted
     /// an open transaction's first records, as in Kafka).
     pub fn last_stable_offset(&self) -> i64 {
-        self.producers
-            .first_unstable_offset()
-            .map_or(self.next_offset, |f| {
-                f.max(self.log_start_offset()).min(self.next_offset)
-            })
+        self.first_unstable.map_or(self.next_offset, |f| {
+            f.max(self.log_start_offset()).min(self.next_offset)
+        })
+    }
+
+    /// Recomputes the cached first unstable offset from the producer state.
+    pub fn refresh_first_unstable(&mut self) {
+        self.first_unstable = self.producers.first_unstable_offset();
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -367,6 +374,7 @@ impl PartitionLog {
             ticket = Some(self.flusher.note_write(seg.file()));
             state.next_offset = next;
             state.producers.absorb(scratch);
+            let transactional = to_write.iter().any(|(_, h)| h.is_transactional());
             for (h, kind) in &markers {
                 state.producers.observe_marker(h, *kind);
                 if state
@@ -376,6 +384,9 @@ impl PartitionLog {
                 {
                     state.txn_registered.remove(&h.producer_id);
                 }
+            }
+            if transactional {
+                state.refresh_first_unstable();
             }
             self.hw_tx.send_replace(next);
         }

@@ -243,13 +243,15 @@ pub fn open_partition(
         producers = producers_after_cut(dir, &segments, next_offset)?;
     }
     let deleted_before = read_log_start(dir).min(next_offset);
-    let state = LogState {
+    let mut state = LogState {
         segments,
         next_offset,
         producers,
         deleted_before,
         txn_registered: Default::default(),
+        first_unstable: None,
     };
+    state.refresh_first_unstable();
     tracing::debug!(next_offset, clean, recovery_point, "partition opened");
     Ok(PartitionLog::from_state(
         topic, partition, dir, config, state,

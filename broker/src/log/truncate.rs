@@ -78,6 +78,7 @@ impl PartitionLog {
                 )?;
             }
             state.producers = producers;
+            state.refresh_first_unstable();
             self.flusher.forget_rolls_after(new_hw);
             self.hw_tx.send_replace(new_hw);
             (removed, new_hw)
