@@ -17,7 +17,7 @@ use sluice_broker::{Broker, BrokerError, Durability, new_record};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::exec::{ProcessingLog, ProcessingLogEntry};
+use crate::exec::{ProcessingErrorKind, ProcessingLog, ProcessingLogEntry};
 
 /// The topic behind the `KSQL_PROCESSING_LOG` stream.
 pub const PROCESSING_LOG_TOPIC: &str = "sluice_processing_log";
@@ -30,7 +30,11 @@ pub const PROCESSING_LOG_STREAM: &str = "KSQL_PROCESSING_LOG";
 pub const PROCESSING_LOG_DDL: &str = "CREATE STREAM KSQL_PROCESSING_LOG (\
     LOGGER STRING, LEVEL STRING, `TIME` BIGINT, \
     MESSAGE STRUCT<`TYPE` INT, DESERIALIZATIONERROR STRUCT<TARGET STRING, ERRORMESSAGE STRING, \
-    RECORDB64 STRING, CAUSE ARRAY<STRING>, `TOPIC` STRING, `PARTITION` INT, `OFFSET` BIGINT>>) \
+    RECORDB64 STRING, CAUSE ARRAY<STRING>, `TOPIC` STRING, `PARTITION` INT, `OFFSET` BIGINT>, \
+    RECORDPROCESSINGERROR STRUCT<ERRORMESSAGE STRING, RECORD STRING, CAUSE ARRAY<STRING>, \
+    `TOPIC` STRING, `PARTITION` INT, `OFFSET` BIGINT>, \
+    SERIALIZATIONERROR STRUCT<TARGET STRING, ERRORMESSAGE STRING, RECORD STRING, \
+    CAUSE ARRAY<STRING>, `TOPIC` STRING, `PARTITION` INT, `OFFSET` BIGINT>>) \
     WITH (KAFKA_TOPIC='sluice_processing_log', VALUE_FORMAT='JSON')";
 
 /// One entry on its way to the topic: which query reported it and what.
@@ -102,24 +106,47 @@ impl ProcessingLogWriter {
     }
 }
 
-/// The JSON value of one processing log record, in ksqlDB's layout.
+/// The JSON value of one processing log record, in ksqlDB's layout (message `type` 0
+/// `deserializationError`, 2 `recordProcessingError`, 3 `serializationError`), each with the
+/// source record's `topic`, `partition` and `offset` added.
 fn entry_json(query: &str, entry: &ProcessingLogEntry, time: i64) -> serde_json::Value {
+    let (kind, field, logger, target) = match entry.kind {
+        ProcessingErrorKind::Deserialization => (
+            0,
+            "deserializationError",
+            "KsqlTopic.Source.deserializer",
+            Some("value"),
+        ),
+        ProcessingErrorKind::RecordProcessing => (2, "recordProcessingError", "Project", None),
+        ProcessingErrorKind::Serialization => (
+            3,
+            "serializationError",
+            "KsqlTopic.Sink.serializer",
+            Some("value"),
+        ),
+    };
+    let mut error = json!({
+        "errorMessage": entry.message,
+        "cause": [],
+        "topic": entry.topic,
+        "partition": entry.partition,
+        "offset": entry.offset,
+    });
+    if let Some(target) = target {
+        error["target"] = json!(target);
+    }
+    if entry.kind == ProcessingErrorKind::Deserialization {
+        error["recordB64"] = serde_json::Value::Null;
+    } else {
+        error["record"] = serde_json::Value::Null;
+    }
+    let mut message = json!({ "type": kind });
+    message[field] = error;
     json!({
         "level": "ERROR",
-        "logger": format!("processing.{query}.KsqlTopic.Source.deserializer"),
+        "logger": format!("processing.{query}.{logger}"),
         "time": time,
-        "message": {
-            "type": 0,
-            "deserializationError": {
-                "target": "value",
-                "errorMessage": entry.message,
-                "recordB64": null,
-                "cause": [],
-                "topic": entry.topic,
-                "partition": entry.partition,
-                "offset": entry.offset,
-            },
-        },
+        "message": message,
     })
 }
 
@@ -155,6 +182,7 @@ mod tests {
     #[test]
     fn entries_follow_ksqldb_layout() {
         let entry = ProcessingLogEntry {
+            kind: ProcessingErrorKind::Deserialization,
             topic: "orders".into(),
             partition: 2,
             offset: 7,

@@ -159,13 +159,16 @@ impl PersistentQuery {
         let store = QueryOffsetsStore::open(broker.clone()).map_err(broker_err)?;
         let streaming = plan_select(&broker, &id, &spec.sql, &spec.sources, &options).await?;
         let sink_offsets = SinkOffsets::default();
-        let plan: Arc<dyn ExecutionPlan> = Arc::new(TopicSinkExec::new(
-            streaming.select.clone(),
-            broker.clone(),
-            &spec.sink_topic,
-            spec.encoder.clone(),
-            sink_offsets.clone(),
-        ));
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(
+            TopicSinkExec::new(
+                streaming.select.clone(),
+                broker.clone(),
+                &spec.sink_topic,
+                spec.encoder.clone(),
+                sink_offsets.clone(),
+            )
+            .with_processing_log(options.processing_log.clone(), &streaming.sources_topic()),
+        );
         let reset_each_epoch = needs_reset(&plan);
         tracing::debug!(query = %id, reset_each_epoch, plan = %datafusion::physical_plan::displayable(plan.as_ref()).indent(false), "planned");
 
