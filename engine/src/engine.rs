@@ -36,7 +36,7 @@ use crate::catalog::transient::{TRANSIENT_ID_PREFIX, TransientQueries, Transient
 use crate::catalog::{Catalog, CommandLog, insert_values};
 use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
-use crate::query::StartFrom;
+use crate::query::{QueryOffsetsStore, StartFrom};
 use crate::sql::{
     AssertTopic, Explain, ListKind, Query, SourceKind, Statement, TerminateTarget, parse_script,
     parse_statement,
@@ -147,7 +147,40 @@ impl Engine {
                     "a replayed command failed; it is skipped");
             }
         }
+        engine.finish_replay().await?;
         Ok(engine)
+    }
+
+    /// After the replay, the catalog is in its final state and nothing has run yet: topics the
+    /// replay re-created for sources dropped later are deleted again, the progress of queries
+    /// not alive any more is forgotten (a terminated query never runs again, and a new query
+    /// under its id starts fresh), and only then the queries alive now start, each from its
+    /// own commit.
+    async fn finish_replay(&self) -> Result<()> {
+        let broker = &self.inner.broker;
+        let mut state = self.inner.state.lock().await;
+        let catalog = &mut state.catalog;
+        let used: std::collections::BTreeSet<String> =
+            catalog.sources.values().map(|s| s.topic.clone()).collect();
+        for topic in std::mem::take(&mut catalog.replay_created_topics) {
+            if !used.contains(&topic) {
+                tracing::info!(topic = %topic, "deleting a topic the replay re-created for a dropped source");
+                match broker.delete_topic(&topic) {
+                    Ok(()) | Err(sluice_broker::BrokerError::UnknownTopic(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let store = QueryOffsetsStore::open(broker.clone())?;
+        let commits = store.load_all()?;
+        for id in commits.keys() {
+            if !catalog.queries.contains_key(id) {
+                tracing::info!(query = %id, "forgetting the progress of a query that is gone");
+                store.forget(id).await?;
+            }
+        }
+        persistent::start_pending(broker, &mut catalog.queries, &commits).await;
+        Ok(())
     }
 
     /// The broker the engine runs on.

@@ -38,7 +38,7 @@ pub use source::SourceInfo;
 
 use crate::exec::ProcessingLog;
 use crate::processing_log::QueryProcessingLog;
-use crate::query::QueryHandle;
+use crate::query::{QueryHandle, QueryOptions, QuerySpec};
 use crate::sql::SourceKind;
 use crate::types::SqlType;
 
@@ -87,6 +87,20 @@ pub struct QueryInfo {
     pub error: Option<String>,
     /// Its processing log (the error counter).
     pub processing_log: Arc<QueryProcessingLog>,
+    /// Replayed from the command topic and not started yet: queries start only once the
+    /// whole command topic is replayed, and only those still alive then.
+    pub pending: Option<PendingQuery>,
+}
+
+/// What a replayed query starts with once the replay is done.
+#[derive(Debug)]
+pub struct PendingQuery {
+    /// The query to plan.
+    pub spec: QuerySpec,
+    /// How it runs.
+    pub options: QueryOptions,
+    /// Whether it is its sink's only writer (its uncommitted sink records are cut).
+    pub exclusive_sink: bool,
 }
 
 impl QueryInfo {
@@ -117,6 +131,9 @@ pub struct Catalog {
     /// queries must not cut sink records past their own last commit at restart, because other
     /// writers' records may be there.
     pub shared_sinks: BTreeSet<String>,
+    /// Topics the replay of the command topic created because they were missing (see
+    /// `ddl::create_topic`); the ones no source uses at the end of the replay are deleted.
+    pub replay_created_topics: BTreeSet<String>,
 }
 
 impl Catalog {
