@@ -315,3 +315,49 @@ async fn a_push_query_logs_a_bad_value_and_goes_on() {
     engine.close().await;
     broker.shutdown().await;
 }
+
+/// A flood of bad records: every one is processed (NULL where the division fails), counted and
+/// logged once, the log topic's small `max.message.bytes` is respected (an oversized batch would
+/// be refused whole and the entries lost), and the query keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_records_is_logged_in_bounded_batches_and_the_query_keeps_up() {
+    const BAD: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    let configs =
+        std::collections::BTreeMap::from([("max.message.bytes".to_string(), "16384".to_string())]);
+    broker
+        .create_topic("sluice_processing_log", 1, &configs)
+        .unwrap();
+    let engine = Engine::open(broker.clone()).await.unwrap();
+    run(&engine, SOURCE).await;
+    let id = query_id(run(&engine, "CREATE STREAM r AS SELECT id, a / b AS q FROM s;").await);
+    let log = broker.partition("s", 0).unwrap();
+    let records: Vec<_> = (0..BAD)
+        .map(|i| {
+            let value = format!(r#"{{"A":{i},"B":0,"TXT":"x","K":0}}"#);
+            sluice_broker::new_record(Some(i.to_string().as_bytes()), Some(value.as_bytes()), 1)
+        })
+        .collect();
+    for chunk in records.chunks(500) {
+        log.append_records(chunk, sluice_broker::Durability::Written)
+            .await
+            .unwrap();
+    }
+    let out = wait_for_records(&broker, "R", BAD).await;
+    assert_eq!(out.len(), BAD);
+    assert!(values(&out).iter().all(|v| v["Q"].is_null()));
+    let entries = log_entries(&broker, BAD).await;
+    assert_eq!(entries.len(), BAD);
+    let mut offsets: Vec<i64> = summary(&entries).iter().map(|(_, o, _)| *o).collect();
+    offsets.sort();
+    assert_eq!(offsets, (0..BAD as i64).collect::<Vec<_>>());
+    assert_eq!(engine.processing_errors(&id).await, Some(BAD as u64));
+    assert_eq!(status_of(&engine, &id).await, "RUNNING:1");
+    // The query keeps up: a good record after the flood comes out.
+    produce(&broker, "s", "9", r#"{"A":8,"B":2,"TXT":"1"}"#, 2).await;
+    let out = wait_for_records(&broker, "R", BAD + 1).await;
+    assert_eq!(values(&out[BAD..])[0]["Q"], 4);
+    engine.close().await;
+    broker.shutdown().await;
+}
