@@ -168,6 +168,38 @@ async fn division_by_zero_and_malformed_casts_give_null_and_one_log_entry_each()
     assert_eq!(status_of(&engine, &id).await, "RUNNING:1");
     // Exactly one entry per bad value, none twice.
     assert_eq!(log_entries(&broker, 5).await.len(), 5);
+
+    // SHOW QUERIES EXTENDED and DESCRIBE ... EXTENDED say how the query is doing.
+    let mut shown = None;
+    for _ in 0..600 {
+        let queries = rows(&engine, "SHOW QUERIES EXTENDED;").await;
+        if queries.column("Lag") == ["s:0=0"] {
+            shown = Some(queries);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let queries = shown.expect("the query catches up (lag 0)");
+    assert_eq!(queries.column("Status"), ["RUNNING:1"]);
+    assert_eq!(queries.column("Records Processed"), ["8"]);
+    assert_eq!(queries.column("Records Written"), ["8"]);
+    assert_eq!(queries.column("Processing Errors"), ["5"]);
+    assert_eq!(queries.column("Processing Log Dropped"), ["0"]);
+    assert_eq!(queries.column("Error"), [""]);
+    let described = match run(&engine, "DESCRIBE r EXTENDED;").await.pop() {
+        Some(StatementResult::Description(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    let status = &described.query_statuses[0];
+    assert_eq!(status.id, id);
+    assert_eq!(status.state, "RUNNING");
+    assert_eq!((status.records_in, status.processing_errors), (8, 5));
+    let text = described.to_string();
+    assert!(
+        text.contains(&format!("{id}: RUNNING, records processed: 8")),
+        "{text}"
+    );
+    assert!(text.contains("lag: [s:0=0]"), "{text}");
     engine.close().await;
     broker.shutdown().await;
 }

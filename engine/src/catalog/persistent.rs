@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::physical_plan::displayable;
 
@@ -16,7 +17,7 @@ use crate::catalog::ddl::{
 };
 use crate::catalog::describe::query_kind;
 use crate::catalog::error::{EngineError, Result};
-use crate::catalog::executor::Ctx;
+use crate::catalog::executor::{AfterLock, Ctx};
 use crate::catalog::plan::{
     PlannedSelect, check_persistent_source, output_schema, plan_persistent,
 };
@@ -29,8 +30,7 @@ use crate::catalog::{PendingQuery, QueryInfo, QueryKind};
 use crate::exec::FormatEncoder;
 use crate::format::RecordFormat;
 use crate::query::{
-    PersistentQuery, Progress, QueryCommit, QueryOffsetsStore, QueryOptions, QuerySpec, Recovery,
-    StartFrom, spawn,
+    PersistentQuery, Progress, QueryCommit, QueryOptions, QuerySpec, Recovery, StartFrom, spawn,
 };
 use crate::sql::{CreateSourceAs, InsertInto, Properties, SourceKind, TerminateTarget};
 use crate::types::LogicalSchema;
@@ -161,7 +161,7 @@ pub async fn create_as(
         .as_ref()
         .and_then(|id| ctx.catalog.queries.remove(id))
     {
-        stop_query(old).await;
+        ctx.after.push(AfterLock::Stop(old));
     }
     if ctx.broker.topic(&topic).is_none() {
         let configs = topic_configs(properties, create.kind)?;
@@ -328,6 +328,7 @@ async fn start_query(ctx: &mut Ctx<'_>, start: StartQuery<'_>) -> Result<()> {
         handle: None,
         error: None,
         processing_log,
+        starting: None,
         pending: None,
     };
     if ctx.is_replay() {
@@ -339,25 +340,53 @@ async fn start_query(ctx: &mut Ctx<'_>, start: StartQuery<'_>) -> Result<()> {
         ctx.catalog.queries.insert(id, info);
         return Ok(());
     }
-    let recovery = Recovery {
-        exclusive_sink,
-        progress,
+    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+    info.starting = Some(generation);
+    ctx.catalog.queries.insert(id.clone(), info);
+    ctx.after.push(AfterLock::Start {
+        id,
+        generation,
+        spec,
+        options,
+        recovery: Recovery {
+            exclusive_sink,
+            progress,
+        },
+    });
+    Ok(())
+}
+
+/// Generations of query registrations (see [`AfterLock::Start`]).
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// Installs a query created outside the catalog lock in its catalog entry: its task starts, or
+/// the entry says why it could not. Returns the query back when the registration is gone (it
+/// was terminated meanwhile), for the caller to drop and forget.
+pub fn install_started(
+    queries: &mut BTreeMap<String, QueryInfo>,
+    id: &str,
+    generation: u64,
+    created: std::result::Result<PersistentQuery, crate::query::QueryError>,
+) -> Result<Option<PersistentQuery>> {
+    let Some(info) = queries
+        .get_mut(id)
+        .filter(|info| info.starting == Some(generation))
+    else {
+        return Ok(created.ok());
     };
-    let result =
-        match PersistentQuery::create_with(ctx.broker.clone(), spec, options, recovery).await {
-            Ok(query) => {
-                info.plan = displayable(query.plan().as_ref()).indent(true).to_string();
-                info.handle = Some(spawn(query));
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(query = %id, error = %e, "query did not start");
-                info.error = Some(e.to_string());
-                Err(EngineError::from(e))
-            }
-        };
-    ctx.catalog.queries.insert(id, info);
-    result
+    info.starting = None;
+    match created {
+        Ok(query) => {
+            info.plan = displayable(query.plan().as_ref()).indent(true).to_string();
+            info.handle = Some(spawn(query));
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::error!(query = %id, error = %e, "query did not start");
+            info.error = Some(e.to_string());
+            Err(EngineError::from(e))
+        }
+    }
 }
 
 /// Starts the queries the replay registered, each from its own commit in `commits` (one scan
@@ -425,15 +454,12 @@ pub async fn terminate(
     ctx.persist(text, None).await?;
     for id in &ids {
         if let Some(query) = ctx.catalog.queries.remove(id) {
-            stop_query(query).await;
+            ctx.after.push(AfterLock::Stop(query));
         }
         // A terminated query's progress is forgotten: an id used again starts fresh. (A replay
         // does not need to: the engine forgets every query not alive at its end.)
         if !ctx.is_replay() {
-            QueryOffsetsStore::open(ctx.broker.clone())
-                .map_err(EngineError::from)?
-                .forget(id)
-                .await?;
+            ctx.after.push(AfterLock::Forget(id.clone()));
         }
     }
     Ok(StatementResult::Status(CommandStatus {

@@ -24,4 +24,4 @@ pub use runner::{
     StartFrom,
 };
 pub use session::streaming_session;
-pub use task::{QueryHandle, spawn};
+pub use task::{QueryHandle, QueryStats, spawn};
