@@ -171,14 +171,22 @@ impl Engine {
                 }
             }
         }
-        let store = QueryOffsetsStore::open(broker.clone())?;
-        let commits = store.load_all()?;
-        for id in commits.keys() {
-            if !catalog.queries.contains_key(id) {
-                tracing::info!(query = %id, "forgetting the progress of a query that is gone");
-                store.forget(id).await?;
+        // No offsets topic: no query ever ran (and none is created just to be read).
+        let commits = if broker.topic(crate::query::OFFSETS_TOPIC).is_some()
+            || catalog.queries.values().any(|q| q.pending.is_some())
+        {
+            let store = QueryOffsetsStore::open(broker.clone())?;
+            let commits = store.load_all()?;
+            for id in commits.keys() {
+                if !catalog.queries.contains_key(id) {
+                    tracing::info!(query = %id, "forgetting the progress of a query that is gone");
+                    store.forget(id).await?;
+                }
             }
-        }
+            commits
+        } else {
+            BTreeMap::new()
+        };
         persistent::start_pending(broker, &mut catalog.queries, &commits).await;
         Ok(())
     }
