@@ -236,7 +236,9 @@ fn plan_select_into(
         limit: query.limit,
         tombstone: (usage == SelectUse::Persistent)
             .then(|| format!("{}.{}", quote(&reference), quote(TOMBSTONE_COLUMN))),
-        origin: (usage == SelectUse::Persistent).then(|| {
+        // Persistent and transient queries alike: a push query strips them before its client
+        // sees the rows (exec/guard.rs, `without_origin_columns`).
+        origin: Some({
             let column = |p: PseudoColumn| format!("{}.{}", quote(&reference), quote(p.name()));
             (
                 column(PseudoColumn::RowPartition),
@@ -469,7 +471,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             planned.sql,
-            "SELECT \"ID\" AS \"K\", abs(\"AMOUNT\") AS \"KSQL_COL_0\", \"O\".\"TS\" AS \"TS\" \
+            "SELECT \"ID\" AS \"K\", abs(\"AMOUNT\") AS \"KSQL_COL_0\", \"O\".\"TS\" AS \"TS\", \
+             \"O\".\"ROWPARTITION\" AS \"__SRC_PARTITION\", \"O\".\"ROWOFFSET\" AS \"__SRC_OFFSET\" \
              FROM \"ORDERS\" AS \"O\""
         );
         assert_eq!(planned.key, ["K"]);

@@ -293,6 +293,41 @@ pub fn guard_plan(
     Ok(guarded.data)
 }
 
+/// `plan` without the hidden [`SOURCE_PARTITION_COLUMN`] / [`SOURCE_OFFSET_COLUMN`] columns a
+/// query selects so that its processing-log entries name the source record: what a transient
+/// query's client sees.
+pub fn without_origin_columns(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = plan.schema();
+    let hidden = |name: &str| name == SOURCE_PARTITION_COLUMN || name == SOURCE_OFFSET_COLUMN;
+    if !schema.fields().iter().any(|f| hidden(f.name())) {
+        return Ok(plan);
+    }
+    let exprs: Vec<ProjectionExpr> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !hidden(f.name()))
+        .map(|(i, f)| ProjectionExpr {
+            expr: Arc::new(Column::new(f.name(), i)),
+            alias: f.name().clone(),
+        })
+        .collect();
+    Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
+}
+
+/// The schema a client of a transient query sees: without the hidden origin columns.
+pub fn without_origin_fields(schema: &Schema) -> Schema {
+    Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .filter(|f| f.name() != SOURCE_PARTITION_COLUMN && f.name() != SOURCE_OFFSET_COLUMN)
+            .cloned()
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    )
+}
+
 /// An expression as SQL text for a message.
 fn sql_of(expr: &Arc<dyn PhysicalExpr>) -> String {
     datafusion::physical_expr_common::physical_expr::fmt_sql(expr.as_ref()).to_string()
