@@ -24,7 +24,7 @@ use crate::catalog::describe::{
     show_sources, show_topics,
 };
 use crate::catalog::error::{EngineError, Result};
-use crate::catalog::executor::{Ctx, Mode};
+use crate::catalog::executor::{AfterLock, Ctx, Mode};
 use crate::catalog::persistent::{self, parse_offset_reset};
 use crate::catalog::plan::{SelectUse, plan_select, session_with_source};
 use crate::catalog::push::{
@@ -36,7 +36,7 @@ use crate::catalog::transient::{TRANSIENT_ID_PREFIX, TransientQueries, Transient
 use crate::catalog::{Catalog, CommandLog, insert_values};
 use crate::exec::ProcessingLog;
 use crate::processing_log::{PROCESSING_LOG_DDL, ProcessingLogWriter};
-use crate::query::StartFrom;
+use crate::query::{PersistentQuery, QueryOffsetsStore, StartFrom};
 use crate::sql::{
     AssertTopic, Explain, ListKind, Query, SourceKind, Statement, TerminateTarget, parse_script,
     parse_statement,
@@ -147,7 +147,48 @@ impl Engine {
                     "a replayed command failed; it is skipped");
             }
         }
+        engine.finish_replay().await?;
         Ok(engine)
+    }
+
+    /// After the replay, the catalog is in its final state and nothing has run yet: topics the
+    /// replay re-created for sources dropped later are deleted again, the progress of queries
+    /// not alive any more is forgotten (a terminated query never runs again, and a new query
+    /// under its id starts fresh), and only then the queries alive now start, each from its
+    /// own commit.
+    async fn finish_replay(&self) -> Result<()> {
+        let broker = &self.inner.broker;
+        let mut state = self.inner.state.lock().await;
+        let catalog = &mut state.catalog;
+        let used: std::collections::BTreeSet<String> =
+            catalog.sources.values().map(|s| s.topic.clone()).collect();
+        for topic in std::mem::take(&mut catalog.replay_created_topics) {
+            if !used.contains(&topic) {
+                tracing::info!(topic = %topic, "deleting a topic the replay re-created for a dropped source");
+                match broker.delete_topic(&topic) {
+                    Ok(()) | Err(sluice_broker::BrokerError::UnknownTopic(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        // No offsets topic: no query ever ran (and none is created just to be read).
+        let commits = if broker.topic(crate::query::OFFSETS_TOPIC).is_some()
+            || catalog.queries.values().any(|q| q.pending.is_some())
+        {
+            let store = QueryOffsetsStore::open(broker.clone())?;
+            let commits = store.load_all()?;
+            for id in commits.keys() {
+                if !catalog.queries.contains_key(id) {
+                    tracing::info!(query = %id, "forgetting the progress of a query that is gone");
+                    store.forget(id).await?;
+                }
+            }
+            commits
+        } else {
+            BTreeMap::new()
+        };
+        persistent::start_pending(broker, &mut catalog.queries, &commits).await;
+        Ok(())
     }
 
     /// The broker the engine runs on.
@@ -218,8 +259,7 @@ impl Engine {
     /// Stops every persistent query (each resumes from its last commit at the next open) and
     /// the processing log writer. Call before shutting the broker down.
     pub async fn close(&self) {
-        let mut state = self.inner.state.lock().await;
-        let queries = std::mem::take(&mut state.catalog.queries);
+        let queries = std::mem::take(&mut self.inner.state.lock().await.catalog.queries);
         for (_, query) in queries {
             persistent::stop_query(query).await;
         }
@@ -350,7 +390,9 @@ impl Engine {
                     ListKind::Tables => show_sources(catalog, broker, SourceKind::Table, *extended),
                     ListKind::Topics => show_topics(broker, false),
                     ListKind::AllTopics => show_topics(broker, true),
-                    ListKind::Queries => show_queries(catalog, &inner.transient.list(), *extended),
+                    ListKind::Queries => {
+                        show_queries(catalog, broker, &inner.transient.list(), *extended)
+                    }
                     ListKind::Properties => {
                         show_properties(&session.map(|s| s.snapshot()).unwrap_or_default())
                     }
@@ -405,8 +447,9 @@ impl Engine {
             catalog,
             properties: &properties,
             mode,
+            after: Vec::new(),
         };
-        match statement {
+        let result = match statement {
             Statement::CreateSource(create) => ddl::create_source(&mut ctx, create, text).await,
             Statement::CreateSourceAs(create) => {
                 persistent::create_as(&mut ctx, create, text).await
@@ -421,7 +464,64 @@ impl Engine {
                 "{} is not supported yet.",
                 statement_kind(other)
             ))),
+        };
+        // Starting and stopping queries is slow (sink recovery, commits, fsyncs, waiting for an
+        // epoch): it runs after the catalog lock is released.
+        let after = std::mem::take(&mut ctx.after);
+        drop(ctx);
+        drop(guard);
+        let finished = self.run_after_lock(after).await;
+        let result = result?;
+        finished?;
+        Ok(result)
+    }
+
+    /// Runs the work statements leave for after the catalog lock (see [`AfterLock`]), in order;
+    /// the first error is returned once everything ran.
+    async fn run_after_lock(&self, work: Vec<AfterLock>) -> Result<()> {
+        let broker = &self.inner.broker;
+        let mut outcome = Ok(());
+        for item in work {
+            match item {
+                AfterLock::Stop(query) => persistent::stop_query(query).await,
+                AfterLock::Forget(id) => {
+                    if let Err(e) = forget_progress(broker, &id).await {
+                        outcome = outcome.and(Err(e));
+                    }
+                }
+                AfterLock::Start {
+                    id,
+                    generation,
+                    spec,
+                    options,
+                    recovery,
+                } => {
+                    let created =
+                        PersistentQuery::create_with(broker.clone(), spec, options, recovery).await;
+                    let installed = {
+                        let mut state = self.inner.state.lock().await;
+                        persistent::install_started(
+                            &mut state.catalog.queries,
+                            &id,
+                            generation,
+                            created,
+                        )
+                    };
+                    match installed {
+                        Ok(None) => {}
+                        // Terminated while it was being created: it never runs.
+                        Ok(Some(query)) => {
+                            drop(query);
+                            if let Err(e) = forget_progress(broker, &id).await {
+                                outcome = outcome.and(Err(e));
+                            }
+                        }
+                        Err(e) => outcome = outcome.and(Err(e)),
+                    }
+                }
+            }
         }
+        outcome
     }
 
     /// A transient query: `EMIT CHANGES` is a push query from `auto.offset.reset`; without it,
@@ -471,6 +571,12 @@ impl Engine {
         });
         Ok(StatementResult::Stream(stream.with_guard(guard)))
     }
+}
+
+/// Forgets query `id`'s progress in the offsets topic.
+async fn forget_progress(broker: &Broker, id: &str) -> Result<()> {
+    QueryOffsetsStore::open(broker.clone())?.forget(id).await?;
+    Ok(())
 }
 
 /// Where the properties of a statement come from.

@@ -183,6 +183,15 @@ async fn a_query_that_fails_shows_error_and_why() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, "ERROR:1");
+    // DESCRIBE ... EXTENDED says why too.
+    let text = match run(&engine, "DESCRIBE big_orders EXTENDED;").await.pop() {
+        Some(sluice_engine::StatementResult::Description(d)) => d.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        text.contains("CSAS_BIG_ORDERS_1: ERROR,") && text.contains(", error: "),
+        "{text}"
+    );
     // It can still be terminated, and then its sink dropped.
     run(
         &engine,

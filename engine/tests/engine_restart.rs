@@ -99,3 +99,120 @@ async fn the_catalog_and_its_queries_come_back_after_a_restart() {
     engine.close().await;
     broker.shutdown().await;
 }
+
+/// Issue 14, scenario 1 in process: a terminated and dropped query never starts again, so the
+/// topic a later stream reuses keeps its records across restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_query_never_touches_a_reused_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let broker = broker(dir.path()).await;
+        let engine = Engine::open(broker.clone()).await.unwrap();
+        let results = run(
+            &engine,
+            "CREATE STREAM s (id INT KEY, v INT) WITH (KAFKA_TOPIC='S', PARTITIONS=1, VALUE_FORMAT='JSON');
+             SET 'auto.offset.reset'='earliest';
+             CREATE STREAM t WITH (KAFKA_TOPIC='T') AS SELECT id, v FROM s WHERE v > 0;
+             INSERT INTO s (id, v) VALUES (1, 1);
+             INSERT INTO s (id, v) VALUES (2, 2);
+             INSERT INTO s (id, v) VALUES (3, 3);",
+        )
+        .await;
+        let id = results[2].status().unwrap().query_id.clone().unwrap();
+        wait_for_records(&broker, "T", 3).await;
+        run(
+            &engine,
+            &format!(
+                "TERMINATE {id};
+                 DROP STREAM t DELETE TOPIC;
+                 CREATE STREAM t2 (id INT KEY, v INT) WITH (KAFKA_TOPIC='T', PARTITIONS=1, VALUE_FORMAT='JSON');"
+            ),
+        )
+        .await;
+        for (i, v) in [10, 20, 30, 40, 50].iter().enumerate() {
+            run(
+                &engine,
+                &format!("INSERT INTO t2 (id, v) VALUES ({i}, {v});"),
+            )
+            .await;
+        }
+        assert_eq!(read_topic(&broker, "T").len(), 5);
+        engine.close().await;
+        broker.shutdown().await;
+    }
+    for _ in 0..3 {
+        let broker = broker(dir.path()).await;
+        let engine = Engine::open(broker.clone()).await.unwrap();
+        assert!(rows(&engine, "SHOW QUERIES;").await.rows.is_empty());
+        let values: Vec<String> = read_topic(&broker, "T")
+            .into_iter()
+            .map(|r| r.1.unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "{\"V\":10}",
+                "{\"V\":20}",
+                "{\"V\":30}",
+                "{\"V\":40}",
+                "{\"V\":50}"
+            ]
+        );
+        engine.close().await;
+        broker.shutdown().await;
+    }
+}
+
+/// TERMINATE forgets a query's progress: a new query under the same QUERY_ID reads its source
+/// from the start (earliest) instead of resuming where the old one stopped, also after a
+/// restart; CREATE OR REPLACE over the same source keeps its progress (nothing read twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_query_id_starts_fresh_and_or_replace_keeps_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let broker = broker(dir.path()).await;
+        let engine = Engine::open(broker.clone()).await.unwrap();
+        run(
+            &engine,
+            "CREATE STREAM s (id INT KEY, v INT) WITH (KAFKA_TOPIC='S', PARTITIONS=1, VALUE_FORMAT='JSON');
+             SET 'auto.offset.reset'='earliest';
+             CREATE STREAM a WITH (QUERY_ID='q') AS SELECT id, v FROM s WHERE v > 0;
+             INSERT INTO s (id, v) VALUES (1, 1);
+             INSERT INTO s (id, v) VALUES (2, 2);
+             INSERT INTO s (id, v) VALUES (3, 3);",
+        )
+        .await;
+        wait_for_records(&broker, "A", 3).await;
+        run(
+            &engine,
+            "TERMINATE q;
+             DROP STREAM a DELETE TOPIC;
+             CREATE STREAM b WITH (QUERY_ID='q') AS SELECT id, v FROM s WHERE v > 1;",
+        )
+        .await;
+        // Fresh: the old query's commit (source at offset 3) is not inherited.
+        assert_eq!(wait_for_records(&broker, "B", 2).await.len(), 2);
+        // OR REPLACE with the same source: resumes from q's commit, nothing twice.
+        run(
+            &engine,
+            "CREATE OR REPLACE STREAM b AS SELECT id, v FROM s WHERE v > 1;
+             INSERT INTO s (id, v) VALUES (4, 4);",
+        )
+        .await;
+        assert_eq!(wait_for_records(&broker, "B", 3).await.len(), 3);
+        engine.close().await;
+        broker.shutdown().await;
+    }
+    let broker = broker(dir.path()).await;
+    let engine = Engine::open(broker.clone()).await.unwrap();
+    assert_eq!(
+        rows(&engine, "SHOW QUERIES;").await.column("Query ID"),
+        ["Q"]
+    );
+    run(&engine, "INSERT INTO s (id, v) VALUES (5, 5);").await;
+    let b = wait_for_records(&broker, "B", 4).await;
+    let values: Vec<String> = b.iter().map(|r| r.1.clone().unwrap()).collect();
+    assert_eq!(values, ["{\"V\":2}", "{\"V\":3}", "{\"V\":4}", "{\"V\":5}"]);
+    engine.close().await;
+    broker.shutdown().await;
+}

@@ -146,3 +146,71 @@ async fn headers_of_piped_records_reach_the_decoder() {
     assert_eq!(out[0].timestamp_ms, 5);
     broker.shutdown().await;
 }
+
+/// A value the sink format cannot encode (a BIGINT beyond the range of the KAFKA-format INT
+/// column) drops that record only: it goes to the processing log as a serialization error
+/// naming the source record, and the rows around it, in the same batch, are written.
+#[tokio::test]
+async fn a_value_the_sink_cannot_encode_drops_only_that_record() {
+    use sluice_engine::exec::{FormatEncoder, ProcessingErrorKind};
+    use sluice_engine::format::{FormatKind, RecordFormat};
+    use sluice_engine::types::{Column, LogicalSchema, SqlType};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    create_topics(&broker, 1, 1);
+    let sink = LogicalSchema::from_columns([
+        Column::key("K", SqlType::String),
+        Column::value("V", SqlType::Int),
+    ]);
+    let mut spec = filter_query("CSAS_NARROW");
+    spec.sql = format!(
+        "SELECT ROWTIME, K, AMOUNT AS V, ROWPARTITION AS \"__SRC_PARTITION\", \
+         ROWOFFSET AS \"__SRC_OFFSET\" FROM {SOURCE}"
+    );
+    spec.encoder = Arc::new(FormatEncoder::new(
+        sink,
+        RecordFormat::new(FormatKind::Kafka, FormatKind::Kafka),
+    ));
+    let mut driver = TestDriver::start(broker.clone(), spec).await.unwrap();
+    let log = broker.partition(SOURCE, 0).unwrap();
+    let amounts = [7i64, 5_000_000_000, 9, -3_000_000_000, 11];
+    let records: Vec<_> = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let value = format!(r#"{{"ID":{i},"AMOUNT":{a}}}"#);
+            new_record(Some(b"a"), Some(value.as_bytes()), i as i64)
+        })
+        .collect();
+    log.append_records(&records, Durability::Written)
+        .await
+        .unwrap();
+    while driver.advance().await.unwrap() != EpochOutcome::Idle {}
+    let out = driver.read_output(SINK).unwrap();
+    let values: Vec<i32> = out
+        .iter()
+        .map(|r| i32::from_be_bytes(r.value.clone().unwrap()[..].try_into().unwrap()))
+        .collect();
+    assert_eq!(values, vec![7, 9, 11]);
+    let entries = driver.processing_log();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.kind, e.topic.as_str(), e.partition, e.offset))
+            .collect::<Vec<_>>(),
+        vec![
+            (ProcessingErrorKind::Serialization, SOURCE, 0, 1),
+            (ProcessingErrorKind::Serialization, SOURCE, 0, 3),
+        ]
+    );
+    assert!(
+        entries[0]
+            .message
+            .starts_with("Error serializing message to topic: big_orders."),
+        "{}",
+        entries[0].message
+    );
+    broker.shutdown().await;
+}

@@ -190,14 +190,25 @@ pub fn check_topic_partitions(
 }
 
 /// Creates `topic` unless it exists (it does when a replayed command created it before).
+///
+/// A replayed command finds its topic missing only when the server stopped between storing the
+/// command and creating the topic, or when a later command dropped it: the topic is created
+/// (later replayed commands may need it) and noted, and once the replay is done the engine
+/// deletes the noted topics that no source of the final catalog uses.
 pub fn create_topic(
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     topic: &str,
     partitions: i32,
     configs: &BTreeMap<String, String>,
 ) -> Result<()> {
     match ctx.broker.create_topic(topic, partitions, configs) {
-        Ok(_) | Err(BrokerError::TopicAlreadyExists(_)) => Ok(()),
+        Ok(_) => {
+            if ctx.is_replay() {
+                ctx.catalog.replay_created_topics.insert(topic.to_string());
+            }
+            Ok(())
+        }
+        Err(BrokerError::TopicAlreadyExists(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -238,7 +249,10 @@ pub async fn drop_source(
     let topic = source.topic.clone();
     ctx.persist(text, None).await?;
     ctx.catalog.sources.remove(&name);
-    if drop.delete_topic {
+    // A replayed DROP ... DELETE TOPIC deleted its topic when it first ran; the topic of that
+    // name now may be a newer one (a later CREATE with KAFKA_TOPIC='same'), so replay never
+    // deletes (see `create_topic` for topics a replay itself re-created).
+    if drop.delete_topic && !ctx.is_replay() {
         match ctx.broker.delete_topic(&topic) {
             Ok(()) | Err(BrokerError::UnknownTopic(_)) => {}
             Err(e) => return Err(e.into()),

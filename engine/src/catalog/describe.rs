@@ -67,7 +67,12 @@ pub fn show_topics(broker: &Broker, all: bool) -> Rows {
 
 /// `SHOW QUERIES [EXTENDED]`: the persistent queries, then the push queries running now (Query
 /// Type `PUSH`, no sink), as ksqlDB lists them.
-pub fn show_queries(catalog: &Catalog, push: &[TransientQuery], extended: bool) -> Rows {
+pub fn show_queries(
+    catalog: &Catalog,
+    broker: &Broker,
+    push: &[TransientQuery],
+    extended: bool,
+) -> Rows {
     let mut columns = vec![
         "Query ID",
         "Query Type",
@@ -77,7 +82,14 @@ pub fn show_queries(catalog: &Catalog, push: &[TransientQuery], extended: bool) 
         "Query String",
     ];
     if extended {
-        columns.extend(["Processing Errors", "Error"]);
+        columns.extend([
+            "Processing Errors",
+            "Error",
+            "Records Processed",
+            "Records Written",
+            "Processing Log Dropped",
+            "Lag",
+        ]);
     }
     let mut rows = Rows::new(&columns);
     for query in catalog.queries.values() {
@@ -90,8 +102,13 @@ pub fn show_queries(catalog: &Catalog, push: &[TransientQuery], extended: bool) 
             query.statement.clone(),
         ];
         if extended {
-            row.push(query.processing_errors().to_string());
-            row.push(query.error.clone().unwrap_or_default());
+            let status = query.describe(broker);
+            row.push(status.processing_errors.to_string());
+            row.push(status.error.clone().unwrap_or_default());
+            row.push(status.records_in.to_string());
+            row.push(status.records_out.to_string());
+            row.push(status.processing_log_dropped.to_string());
+            row.push(status.lag_text());
         }
         rows.rows.push(row);
     }
@@ -105,7 +122,7 @@ pub fn show_queries(catalog: &Catalog, push: &[TransientQuery], extended: bool) 
             query.statement.clone(),
         ];
         if extended {
-            row.extend([String::new(), String::new()]);
+            row.extend(std::iter::repeat_n(String::new(), 6));
         }
         rows.rows.push(row);
     }
@@ -224,6 +241,15 @@ pub fn describe_source(
         timestamp_column: source.timestamp_column.clone(),
         statement: source.statement.clone(),
         read_queries: catalog.readers_of(&source.name),
+        query_statuses: if extended {
+            writers
+                .iter()
+                .filter_map(|id| catalog.queries.get(id))
+                .map(|q| q.describe(broker))
+                .collect()
+        } else {
+            Vec::new()
+        },
         write_queries: writers,
         processing_errors,
     }

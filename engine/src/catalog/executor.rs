@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 
 use sluice_broker::Broker;
 
-use crate::catalog::Catalog;
 use crate::catalog::commands::{Command, CommandLog};
 use crate::catalog::error::Result;
+use crate::catalog::{Catalog, QueryInfo};
 use crate::processing_log::ProcessingLogWriter;
+use crate::query::{QueryOptions, QuerySpec, Recovery};
 
 /// Where a statement comes from.
 #[derive(Debug, Clone)]
@@ -45,6 +46,32 @@ pub struct Ctx<'a> {
     pub properties: &'a BTreeMap<String, String>,
     /// User, replay or built-in.
     pub mode: Mode,
+    /// Slow work the statement leaves for after the catalog lock is released.
+    pub after: Vec<AfterLock>,
+}
+
+/// Work a statement needs done once the catalog lock is released, in order: starting a query
+/// (cutting its sink, reading and writing its commit, fsync'd) and stopping one (waiting for its
+/// epoch to end) must not hold up every other statement.
+#[derive(Debug)]
+pub enum AfterLock {
+    /// Stop a query already taken out of the catalog (TERMINATE, CREATE OR REPLACE).
+    Stop(QueryInfo),
+    /// Forget a terminated query's progress.
+    Forget(String),
+    /// Plan, recover and start a query the statement registered as starting (`PENDING`).
+    Start {
+        /// The query id.
+        id: String,
+        /// Which registration this is (an id may be terminated and used again meanwhile).
+        generation: u64,
+        /// What to run.
+        spec: QuerySpec,
+        /// How.
+        options: QueryOptions,
+        /// From where.
+        recovery: Recovery,
+    },
 }
 
 impl Ctx<'_> {

@@ -27,18 +27,20 @@ pub mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 pub use commands::{COMMAND_TOPIC, Command, CommandLog};
 pub use error::{EngineError, Result};
 pub use result::{
-    CommandStatus, FieldDescription, RowStream, Rows, SourceDescription, StatementResult,
+    CommandStatus, FieldDescription, PartitionLag, QueryStatus, RowStream, Rows, SourceDescription,
+    StatementResult,
 };
 pub use session::Session;
 pub use source::SourceInfo;
 
 use crate::exec::ProcessingLog;
 use crate::processing_log::QueryProcessingLog;
-use crate::query::QueryHandle;
+use crate::query::{QueryHandle, QueryOptions, QuerySpec};
 use crate::sql::SourceKind;
 use crate::types::SqlType;
 
@@ -87,14 +89,72 @@ pub struct QueryInfo {
     pub error: Option<String>,
     /// Its processing log (the error counter).
     pub processing_log: Arc<QueryProcessingLog>,
+    /// Being started by the statement that created it (after the catalog lock is released):
+    /// the registration's generation.
+    pub starting: Option<u64>,
+    /// Replayed from the command topic and not started yet: queries start only once the
+    /// whole command topic is replayed, and only those still alive then.
+    pub pending: Option<PendingQuery>,
+}
+
+/// What a replayed query starts with once the replay is done.
+#[derive(Debug)]
+pub struct PendingQuery {
+    /// The query to plan.
+    pub spec: QuerySpec,
+    /// How it runs.
+    pub options: QueryOptions,
+    /// Whether it is its sink's only writer (its uncommitted sink records are cut).
+    pub exclusive_sink: bool,
 }
 
 impl QueryInfo {
-    /// ksqlDB's status column: `RUNNING` or `ERROR`.
+    /// ksqlDB's status column: `RUNNING`, `ERROR`, or `PENDING` while it is being started.
     pub fn status(&self) -> &'static str {
         match &self.handle {
             Some(h) if !h.is_finished() => "RUNNING",
+            None if self.starting.is_some() || self.pending.is_some() => "PENDING",
             _ => "ERROR",
+        }
+    }
+
+    /// Its state, counters, lag and last error, as SHOW QUERIES EXTENDED and DESCRIBE ...
+    /// EXTENDED show them.
+    pub fn describe(&self, broker: &sluice_broker::Broker) -> QueryStatus {
+        let (records_in, records_out, lag) = match &self.handle {
+            Some(handle) => {
+                let stats = handle.stats();
+                let commit = handle.commits().borrow().clone();
+                let mut lag = Vec::new();
+                for (topic, offsets) in &commit.sources {
+                    for (&partition, &committed) in offsets {
+                        let end = broker
+                            .partition(topic, partition)
+                            .map_or(committed, |log| log.high_watermark());
+                        lag.push(PartitionLag {
+                            topic: topic.clone(),
+                            partition,
+                            lag: (end - committed).max(0),
+                        });
+                    }
+                }
+                (
+                    stats.records_in.load(Ordering::Relaxed),
+                    stats.records_out.load(Ordering::Relaxed),
+                    lag,
+                )
+            }
+            None => (0, 0, Vec::new()),
+        };
+        QueryStatus {
+            id: self.id.clone(),
+            state: self.status().to_string(),
+            records_in,
+            records_out,
+            processing_errors: self.processing_log.count(),
+            processing_log_dropped: self.processing_log.dropped(),
+            lag,
+            error: self.error.clone(),
         }
     }
 
@@ -117,6 +177,9 @@ pub struct Catalog {
     /// queries must not cut sink records past their own last commit at restart, because other
     /// writers' records may be there.
     pub shared_sinks: BTreeSet<String>,
+    /// Topics the replay of the command topic created because they were missing (see
+    /// `ddl::create_topic`); the ones no source uses at the end of the replay are deleted.
+    pub replay_created_topics: BTreeSet<String>,
 }
 
 impl Catalog {

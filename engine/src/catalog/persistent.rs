@@ -6,7 +6,9 @@
 //! (PARTITIONS defaults to the source's), and the exec branch's epoch runner plans and starts
 //! it; on a replay the runner finds the query's last commit and resumes from there.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::physical_plan::displayable;
 
@@ -15,7 +17,7 @@ use crate::catalog::ddl::{
 };
 use crate::catalog::describe::query_kind;
 use crate::catalog::error::{EngineError, Result};
-use crate::catalog::executor::Ctx;
+use crate::catalog::executor::{AfterLock, Ctx};
 use crate::catalog::plan::{
     PlannedSelect, check_persistent_source, output_schema, plan_persistent,
 };
@@ -24,10 +26,12 @@ use crate::catalog::source::{
     QUERY_ID_PROPERTY, SourceInfo, check_property_names, timestamp_column, topic_shape,
     validate_formats,
 };
-use crate::catalog::{QueryInfo, QueryKind};
+use crate::catalog::{PendingQuery, QueryInfo, QueryKind};
 use crate::exec::FormatEncoder;
 use crate::format::RecordFormat;
-use crate::query::{PersistentQuery, QueryOptions, QuerySpec, StartFrom, spawn};
+use crate::query::{
+    PersistentQuery, Progress, QueryCommit, QueryOptions, QuerySpec, Recovery, StartFrom, spawn,
+};
 use crate::sql::{CreateSourceAs, InsertInto, Properties, SourceKind, TerminateTarget};
 use crate::types::LogicalSchema;
 
@@ -157,7 +161,7 @@ pub async fn create_as(
         .as_ref()
         .and_then(|id| ctx.catalog.queries.remove(id))
     {
-        stop_query(old).await;
+        ctx.after.push(AfterLock::Stop(old));
     }
     if ctx.broker.topic(&topic).is_none() {
         let configs = topic_configs(properties, create.kind)?;
@@ -179,16 +183,26 @@ pub async fn create_as(
         },
     );
     let kind = query_kind(create.kind);
+    // A new query starts fresh even when its id was used before (QUERY_ID='...'); OR REPLACE
+    // keeps the replaced query's progress on the sources the new plan still reads.
+    let progress = if replaced.is_some() {
+        Progress::Load
+    } else {
+        Progress::Fresh
+    };
     start_query(
         ctx,
-        id.clone(),
-        kind,
-        &name,
-        &topic,
-        planned,
-        schema,
-        format,
-        text,
+        StartQuery {
+            id: id.clone(),
+            kind,
+            sink: &name,
+            sink_topic: &topic,
+            planned,
+            schema,
+            format,
+            text,
+            progress,
+        },
     )
     .await?;
     tracing::info!(query = %id, sink = %name, kind = kind_title(create.kind), "query created");
@@ -240,14 +254,17 @@ pub async fn insert_into(
     ctx.catalog.shared_sinks.insert(name.clone());
     start_query(
         ctx,
-        id.clone(),
-        QueryKind::InsertInto,
-        &name,
-        &target.topic,
-        planned,
-        target.schema.clone(),
-        target.format.clone(),
-        text,
+        StartQuery {
+            id: id.clone(),
+            kind: QueryKind::InsertInto,
+            sink: &name,
+            sink_topic: &target.topic,
+            planned,
+            schema: target.schema.clone(),
+            format: target.format.clone(),
+            text,
+            progress: Progress::Fresh,
+        },
     )
     .await?;
     Ok(StatementResult::Status(CommandStatus {
@@ -256,20 +273,34 @@ pub async fn insert_into(
     }))
 }
 
-/// Plans and starts query `id` writing `sink`; registers it in the catalog even when it fails
-/// to start after a restart (SHOW QUERIES then says ERROR), so it can still be terminated.
-#[allow(clippy::too_many_arguments)]
-async fn start_query(
-    ctx: &mut Ctx<'_>,
+/// What [`start_query`] starts.
+struct StartQuery<'a> {
     id: String,
     kind: QueryKind,
-    sink: &str,
-    sink_topic: &str,
+    sink: &'a str,
+    sink_topic: &'a str,
     planned: PlannedSelect,
     schema: LogicalSchema,
     format: RecordFormat,
-    text: &str,
-) -> Result<()> {
+    text: &'a str,
+    progress: Progress,
+}
+
+/// Plans and starts query `id` writing `sink`; registers it in the catalog even when it fails
+/// to start (SHOW QUERIES then says ERROR), so it can still be terminated. A replayed query is
+/// only registered: [`start_pending`] starts the ones still alive once the replay is done.
+async fn start_query(ctx: &mut Ctx<'_>, start: StartQuery<'_>) -> Result<()> {
+    let StartQuery {
+        id,
+        kind,
+        sink,
+        sink_topic,
+        planned,
+        schema,
+        format,
+        text,
+        progress,
+    } = start;
     let processing_log = ctx.processing_log.for_query(&id);
     let spec = QuerySpec {
         id: id.clone(),
@@ -283,6 +314,9 @@ async fn start_query(
         processing_log: processing_log.clone(),
         ..QueryOptions::default()
     };
+    // A sink only this query writes is cut back to its last commit at restart (exactly once);
+    // a sink INSERT INTO queries also write is not, as the records may be theirs.
+    let exclusive_sink = kind != QueryKind::InsertInto && !ctx.catalog.shared_sinks.contains(sink);
     let mut info = QueryInfo {
         id: id.clone(),
         kind,
@@ -294,29 +328,96 @@ async fn start_query(
         handle: None,
         error: None,
         processing_log,
+        starting: None,
+        pending: None,
     };
-    // A sink only this query writes is cut back to its last commit at restart (exactly once);
-    // a sink INSERT INTO queries also write is not, as the records may be theirs.
-    let exclusive = kind != QueryKind::InsertInto && !ctx.catalog.shared_sinks.contains(sink);
-    let created = if exclusive {
-        PersistentQuery::create(ctx.broker.clone(), spec, options).await
-    } else {
-        PersistentQuery::create_shared(ctx.broker.clone(), spec, options).await
+    if ctx.is_replay() {
+        info.pending = Some(PendingQuery {
+            spec,
+            options,
+            exclusive_sink,
+        });
+        ctx.catalog.queries.insert(id, info);
+        return Ok(());
+    }
+    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+    info.starting = Some(generation);
+    ctx.catalog.queries.insert(id.clone(), info);
+    ctx.after.push(AfterLock::Start {
+        id,
+        generation,
+        spec,
+        options,
+        recovery: Recovery {
+            exclusive_sink,
+            progress,
+        },
+    });
+    Ok(())
+}
+
+/// Generations of query registrations (see [`AfterLock::Start`]).
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// Installs a query created outside the catalog lock in its catalog entry: its task starts, or
+/// the entry says why it could not. Returns the query back when the registration is gone (it
+/// was terminated meanwhile), for the caller to drop and forget.
+pub fn install_started(
+    queries: &mut BTreeMap<String, QueryInfo>,
+    id: &str,
+    generation: u64,
+    created: std::result::Result<PersistentQuery, crate::query::QueryError>,
+) -> Result<Option<PersistentQuery>> {
+    let Some(info) = queries
+        .get_mut(id)
+        .filter(|info| info.starting == Some(generation))
+    else {
+        return Ok(created.ok());
     };
-    let result = match created {
+    info.starting = None;
+    match created {
         Ok(query) => {
             info.plan = displayable(query.plan().as_ref()).indent(true).to_string();
             info.handle = Some(spawn(query));
-            Ok(())
+            Ok(None)
         }
         Err(e) => {
             tracing::error!(query = %id, error = %e, "query did not start");
             info.error = Some(e.to_string());
             Err(EngineError::from(e))
         }
-    };
-    ctx.catalog.queries.insert(id, info);
-    result
+    }
+}
+
+/// Starts the queries the replay registered, each from its own commit in `commits` (one scan
+/// of the offsets topic for all of them); a query that cannot start is left in ERROR with the
+/// reason.
+pub async fn start_pending(
+    broker: &sluice_broker::Broker,
+    queries: &mut BTreeMap<String, QueryInfo>,
+    commits: &BTreeMap<String, QueryCommit>,
+) {
+    for (id, info) in queries.iter_mut() {
+        let Some(pending) = info.pending.take() else {
+            continue;
+        };
+        let recovery = Recovery {
+            exclusive_sink: pending.exclusive_sink,
+            progress: Progress::Given(commits.get(id).cloned()),
+        };
+        match PersistentQuery::create_with(broker.clone(), pending.spec, pending.options, recovery)
+            .await
+        {
+            Ok(query) => {
+                info.plan = displayable(query.plan().as_ref()).indent(true).to_string();
+                info.handle = Some(spawn(query));
+            }
+            Err(e) => {
+                tracing::error!(query = %id, error = %e, "query did not start");
+                info.error = Some(e.to_string());
+            }
+        }
+    }
 }
 
 /// Stops a query's task, logging why it had stopped if it failed.
@@ -353,7 +454,12 @@ pub async fn terminate(
     ctx.persist(text, None).await?;
     for id in &ids {
         if let Some(query) = ctx.catalog.queries.remove(id) {
-            stop_query(query).await;
+            ctx.after.push(AfterLock::Stop(query));
+        }
+        // A terminated query's progress is forgotten: an id used again starts fresh. (A replay
+        // does not need to: the engine forgets every query not alive at its end.)
+        if !ctx.is_replay() {
+            ctx.after.push(AfterLock::Forget(id.clone()));
         }
     }
     Ok(StatementResult::Status(CommandStatus {

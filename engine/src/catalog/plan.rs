@@ -24,6 +24,7 @@ use crate::catalog::Catalog;
 use crate::catalog::error::{EngineError, Result};
 use crate::catalog::projection::{self, Projection};
 use crate::catalog::source::SourceInfo;
+use crate::exec::guard::{SOURCE_OFFSET_COLUMN, SOURCE_PARTITION_COLUMN};
 use crate::exec::{FormatDecoder, ProcessingLog, RecordDecoder, TopicTableProvider};
 use crate::query::{QuerySource, streaming_session};
 use crate::sql::{Emit, Query, SourceKind};
@@ -64,6 +65,10 @@ pub struct PlannedSelect {
     /// record whose value is null stays a record with a null value (ksqlDB does not evaluate
     /// the projection over a null row), and a WHERE drops it.
     pub tombstone: Option<String>,
+    /// The source record's partition and offset columns (`ROWPARTITION`, `ROWOFFSET` of the
+    /// FROM source), carried hidden to a persistent query's sink so that a row the sink cannot
+    /// encode is logged with the record it came from.
+    pub origin: Option<(String, String)>,
 }
 
 impl PlannedSelect {
@@ -79,6 +84,10 @@ impl PlannedSelect {
         }
         if let Some(tombstone) = &self.tombstone {
             columns.push(format!("{tombstone} AS {}", quote(TOMBSTONE_COLUMN)));
+        }
+        if let Some((partition, offset)) = &self.origin {
+            columns.push(format!("{partition} AS {}", quote(SOURCE_PARTITION_COLUMN)));
+            columns.push(format!("{offset} AS {}", quote(SOURCE_OFFSET_COLUMN)));
         }
         self.sql = format!("SELECT {} FROM {}", columns.join(", "), self.from);
         match (&self.selection, &self.tombstone) {
@@ -227,6 +236,15 @@ fn plan_select_into(
         limit: query.limit,
         tombstone: (usage == SelectUse::Persistent)
             .then(|| format!("{}.{}", quote(&reference), quote(TOMBSTONE_COLUMN))),
+        // Persistent and transient queries alike: a push query strips them before its client
+        // sees the rows (exec/guard.rs, `without_origin_columns`).
+        origin: Some({
+            let column = |p: PseudoColumn| format!("{}.{}", quote(&reference), quote(p.name()));
+            (
+                column(PseudoColumn::RowPartition),
+                column(PseudoColumn::RowOffset),
+            )
+        }),
     };
     planned.build_sql();
     Ok(planned)
@@ -436,7 +454,9 @@ mod tests {
             planned.sql,
             "SELECT \"ORDERS\".\"ID\" AS \"ID\", \"ORDERS\".\"AMOUNT\" AS \"AMOUNT\", \
              \"ORDERS\".\"TS\" AS \"TS\", \"ORDERS\".\"ROWTIME\" AS \"ROWTIME\", \
-             \"ORDERS\".\"__TOMBSTONE\" AS \"__TOMBSTONE\" FROM \"ORDERS\" \
+             \"ORDERS\".\"__TOMBSTONE\" AS \"__TOMBSTONE\", \
+             \"ORDERS\".\"ROWPARTITION\" AS \"__SRC_PARTITION\", \
+             \"ORDERS\".\"ROWOFFSET\" AS \"__SRC_OFFSET\" FROM \"ORDERS\" \
              WHERE NOT \"ORDERS\".\"__TOMBSTONE\" AND (\"AMOUNT\" > 1)"
         );
         assert_eq!(planned.key, ["ID"]);
@@ -451,7 +471,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             planned.sql,
-            "SELECT \"ID\" AS \"K\", abs(\"AMOUNT\") AS \"KSQL_COL_0\", \"O\".\"TS\" AS \"TS\" \
+            "SELECT \"ID\" AS \"K\", abs(\"AMOUNT\") AS \"KSQL_COL_0\", \"O\".\"TS\" AS \"TS\", \
+             \"O\".\"ROWPARTITION\" AS \"__SRC_PARTITION\", \"O\".\"ROWOFFSET\" AS \"__SRC_OFFSET\" \
              FROM \"ORDERS\" AS \"O\""
         );
         assert_eq!(planned.key, ["K"]);

@@ -21,6 +21,7 @@ use crate::catalog::error::{EngineError, Result};
 use crate::catalog::plan::{PlannedSelect, session_with_source};
 use crate::catalog::result::RowStream;
 use crate::exec::ProcessingLog;
+use crate::exec::guard::{guard_plan, without_origin_columns};
 use crate::query::{PushQuery, QueryOptions, StartFrom, spawn_push};
 
 /// Records one execution takes from a partition at most.
@@ -80,8 +81,9 @@ async fn start_scan(
     options: TransientOptions,
     processing_log: Arc<dyn ProcessingLog>,
 ) -> Result<RowStream> {
-    let (ctx, provider) = session_with_source(broker, &planned.source, processing_log)?;
+    let (ctx, provider) = session_with_source(broker, &planned.source, processing_log.clone())?;
     let plan = ctx.sql(&planned.sql).await?.create_physical_plan().await?;
+    let plan = without_origin_columns(guard_plan(plan, &planned.source.topic, processing_log)?)?;
     let schema = plan.schema();
     let logs = partitions(broker, &planned.source.topic)?;
     let mut positions = start_positions(&logs, options.start);

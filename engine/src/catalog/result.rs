@@ -176,6 +176,51 @@ pub struct SourceDescription {
     pub write_queries: Vec<String>,
     /// Records the queries writing into it could not process (the processing log counter).
     pub processing_errors: u64,
+    /// The state of each query writing into it.
+    pub query_statuses: Vec<QueryStatus>,
+}
+
+/// How far behind a query is on one source partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// The source topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// Records in the partition past the query's last commit.
+    pub lag: i64,
+}
+
+/// A persistent query's state as SHOW QUERIES EXTENDED and DESCRIBE ... EXTENDED show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryStatus {
+    /// The query id.
+    pub id: String,
+    /// `RUNNING`, `ERROR` or `PENDING`.
+    pub state: String,
+    /// Source records processed since the query started in this server.
+    pub records_in: u64,
+    /// Records written to its sink since it started in this server.
+    pub records_out: u64,
+    /// Records it could not process (every one, written to the processing log or not).
+    pub processing_errors: u64,
+    /// Processing-log entries dropped by the rate limit.
+    pub processing_log_dropped: u64,
+    /// Lag per source partition.
+    pub lag: Vec<PartitionLag>,
+    /// Why it stopped (or did not start), when it is not running.
+    pub error: Option<String>,
+}
+
+impl QueryStatus {
+    /// The lag as `topic:partition=n, ...`.
+    pub fn lag_text(&self) -> String {
+        self.lag
+            .iter()
+            .map(|l| format!("{}:{}={}", l.topic, l.partition, l.lag))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl fmt::Display for SourceDescription {
@@ -215,6 +260,24 @@ impl fmt::Display for SourceDescription {
                 writeln!(f, "{q}")?;
             }
             writeln!(f, "\nprocessing-errors: {}", self.processing_errors)?;
+            for q in &self.query_statuses {
+                writeln!(
+                    f,
+                    "{}: {}, records processed: {}, records written: {}, processing-log \
+                     entries: {} ({} dropped), lag: [{}]{}",
+                    q.id,
+                    q.state,
+                    q.records_in,
+                    q.records_out,
+                    q.processing_errors,
+                    q.processing_log_dropped,
+                    q.lag_text(),
+                    q.error
+                        .as_ref()
+                        .map(|e| format!(", error: {e}"))
+                        .unwrap_or_default()
+                )?;
+            }
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ use crate::catalog::push::print_schema;
 use crate::catalog::result::StatementResult;
 use crate::catalog::session::SessionProperties;
 use crate::catalog::validate::names::insert_values_target;
+use crate::exec::guard::{without_origin_columns, without_origin_fields};
 use crate::exec::{ProcessingLog, TracingProcessingLog};
 use crate::sql::{InsertValues, Query, SourceKind, Statement, parse_script};
 use crate::types::PseudoColumn;
@@ -184,13 +185,13 @@ impl Engine {
         let parameters = parameter_types(&plan)?;
         if parameters.is_empty() {
             // Exactly the schema the running query's physical plan has.
-            let physical = frame.create_physical_plan().await?;
+            let physical = without_origin_columns(frame.create_physical_plan().await?)?;
             return Ok(StatementShape::rows(physical.schema()));
         }
         // Placeholders have no value to execute with; the logical schema is the one the
         // physical plan will have once values replace them.
         Ok(StatementShape {
-            columns: Some(Arc::new(plan.schema().as_arrow().clone())),
+            columns: Some(Arc::new(without_origin_fields(plan.schema().as_arrow()))),
             parameters,
         })
     }

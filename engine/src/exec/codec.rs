@@ -60,8 +60,14 @@ pub struct EncodedRecord {
 
 /// Why a batch of result rows could not be encoded.
 #[derive(Debug, thiserror::Error)]
-#[error("could not encode a result row for the sink: {0}")]
-pub struct EncodeError(pub String);
+#[error("could not encode a result row for the sink: {message}")]
+pub struct EncodeError {
+    /// What was wrong.
+    pub message: String,
+    /// The row that could not be encoded, when the failure is that row's value (the sink drops
+    /// it and logs it); None when no row can be encoded (e.g. a column is missing).
+    pub row: Option<usize>,
+}
 
 /// Turns result rows into the sink topic's records.
 pub trait RecordEncoder: Debug + Send + Sync {
@@ -158,8 +164,17 @@ impl FormatEncoder {
 impl RecordEncoder for FormatEncoder {
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<EncodedRecord>, EncodeError> {
         let now = sluice_broker::log::now_ms();
-        let encoded = format::encode_batch(&self.schema, &self.format, batch)
-            .map_err(|e| EncodeError(e.to_string()))?;
+        let encoded =
+            format::encode_batch(&self.schema, &self.format, batch).map_err(|e| match e {
+                format::FormatError::Encode { row, message } => EncodeError {
+                    message,
+                    row: Some(row),
+                },
+                other => EncodeError {
+                    message: other.to_string(),
+                    row: None,
+                },
+            })?;
         Ok(encoded
             .into_iter()
             .map(|r| EncodedRecord {

@@ -7,6 +7,7 @@
 //! [`RecordEncoder`] traits so that the formats (JSON, DELIMITED, KAFKA, ...) stay in `format/`.
 
 pub mod codec;
+pub mod guard;
 pub mod partitions;
 pub mod processing_log;
 pub mod provider;
@@ -20,7 +21,8 @@ pub use codec::{
 };
 pub use partitions::collect_partitions_in_order;
 pub use processing_log::{
-    CollectingProcessingLog, ProcessingLog, ProcessingLogEntry, TracingProcessingLog,
+    CollectingProcessingLog, ProcessingErrorKind, ProcessingLog, ProcessingLogEntry,
+    TracingProcessingLog,
 };
 pub use provider::TopicTableProvider;
 pub use scan::TopicScanExec;

@@ -10,9 +10,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+/// What went wrong with a record (ksqlDB's processing log message types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessingErrorKind {
+    /// The record did not decode (type 0): it is skipped.
+    #[default]
+    Deserialization,
+    /// An expression failed on the record (type 2): the expression is NULL for it (a WHERE
+    /// that fails drops it), the rest of the row goes on.
+    RecordProcessing,
+    /// A result row could not be encoded for the sink (type 3): the record is not written.
+    Serialization,
+}
+
 /// One record a query could not process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessingLogEntry {
+    /// What kind of failure it was.
+    pub kind: ProcessingErrorKind,
     /// The topic the record came from.
     pub topic: String,
     /// Its partition.
@@ -101,6 +116,7 @@ mod tests {
 
     fn entry(offset: i64) -> ProcessingLogEntry {
         ProcessingLogEntry {
+            kind: ProcessingErrorKind::Deserialization,
             topic: "t".into(),
             partition: 0,
             offset,

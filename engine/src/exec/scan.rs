@@ -25,7 +25,7 @@ use datafusion::physical_plan::{
 use sluice_broker::{Broker, BrokerError, PartitionLog, decode_records};
 
 use crate::exec::codec::RecordDecoder;
-use crate::exec::processing_log::{ProcessingLog, ProcessingLogEntry};
+use crate::exec::processing_log::{ProcessingErrorKind, ProcessingLog, ProcessingLogEntry};
 use crate::exec::slice::EpochSlice;
 
 /// Bytes asked of the broker per read unless configured otherwise (a read returns at least one
@@ -275,6 +275,7 @@ impl PartitionReader {
             );
             for failure in decoded.failures {
                 self.processing_log.report(ProcessingLogEntry {
+                    kind: ProcessingErrorKind::Deserialization,
                     topic: self.log.topic().to_string(),
                     partition: self.log.partition(),
                     offset: failure.offset,

@@ -27,8 +27,10 @@ use datafusion::physical_plan::{
 use parking_lot::Mutex;
 use sluice_broker::{Broker, Durability, Record, new_record};
 
-use crate::exec::codec::RecordEncoder;
+use crate::exec::codec::{EncodeError, EncodedRecord, RecordEncoder};
+use crate::exec::guard::RowOrigin;
 use crate::exec::partitions::collect_partitions_in_order;
+use crate::exec::processing_log::{ProcessingErrorKind, ProcessingLog, ProcessingLogEntry};
 
 /// Bytes of framing counted per record when splitting appends below `max.message.bytes`.
 const RECORD_OVERHEAD: usize = 64;
@@ -62,6 +64,9 @@ pub struct TopicSinkExec {
     topic: String,
     encoder: Arc<dyn RecordEncoder>,
     offsets: SinkOffsets,
+    /// Where rows that cannot be encoded are reported (and dropped); without one, such a row
+    /// fails the epoch.
+    processing_log: Option<(Arc<dyn ProcessingLog>, String)>,
     properties: Arc<PlanProperties>,
 }
 
@@ -87,8 +92,20 @@ impl TopicSinkExec {
             topic: topic.to_string(),
             encoder,
             offsets,
+            processing_log: None,
             properties: Arc::new(properties),
         }
+    }
+
+    /// Drops rows whose values the sink format cannot encode, reporting each to `log` as a
+    /// record of source topic `source_topic` (as ksqlDB does with serialization errors).
+    pub fn with_processing_log(
+        mut self,
+        log: Arc<dyn ProcessingLog>,
+        source_topic: &str,
+    ) -> TopicSinkExec {
+        self.processing_log = Some((log, source_topic.to_string()));
+        self
     }
 
     /// The output schema: one `count` column (UInt64).
@@ -198,6 +215,47 @@ impl ExecutionPlan for TopicSinkExec {
 }
 
 impl TopicSinkExec {
+    /// Encodes `batch`; a row whose value cannot be encoded is dropped and logged when the sink
+    /// has a processing log (the rows around it are still written).
+    fn encode(&self, batch: RecordBatch) -> Result<Vec<EncodedRecord>> {
+        let fail = |e: EncodeError| DataFusionError::External(Box::new(e));
+        let mut out = Vec::new();
+        let mut rest = batch;
+        while rest.num_rows() > 0 {
+            match self.encoder.encode(&rest) {
+                Ok(records) => {
+                    out.extend(records);
+                    break;
+                }
+                Err(EncodeError {
+                    message,
+                    row: Some(row),
+                }) if row < rest.num_rows() && self.processing_log.is_some() => {
+                    if row > 0 {
+                        out.extend(self.encoder.encode(&rest.slice(0, row)).map_err(fail)?);
+                    }
+                    if let Some((log, topic)) = &self.processing_log {
+                        let (partition, offset) =
+                            RowOrigin::new(topic, rest.schema().as_ref()).locate(&rest, row);
+                        log.report(ProcessingLogEntry {
+                            kind: ProcessingErrorKind::Serialization,
+                            topic: topic.clone(),
+                            partition,
+                            offset,
+                            message: format!(
+                                "Error serializing message to topic: {}. {message}",
+                                self.topic
+                            ),
+                        });
+                    }
+                    rest = rest.slice(row + 1, rest.num_rows() - row - 1);
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs every input partition, encodes and appends; returns the number of records written.
     async fn write_all(&self, context: Arc<TaskContext>) -> Result<u64> {
         let meta = self.broker.topic(&self.topic).ok_or_else(|| {
@@ -209,11 +267,7 @@ impl TopicSinkExec {
                 if batch.num_rows() == 0 {
                     continue;
                 }
-                let encoded = self
-                    .encoder
-                    .encode(&batch)
-                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
-                for rec in encoded {
+                for rec in self.encode(batch)? {
                     let p = match rec.partition {
                         Some(p) if (0..meta.partitions).contains(&p) => p,
                         Some(p) => {

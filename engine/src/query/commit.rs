@@ -107,6 +107,61 @@ impl QueryOffsetsStore {
         }
     }
 
+    /// The latest commit of every query, from one scan of the offsets topic (queries whose
+    /// latest record is a tombstone are left out).
+    pub fn load_all(&self) -> Result<BTreeMap<String, QueryCommit>, BrokerError> {
+        let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
+        let end = log.high_watermark();
+        let mut offset = log.log_start_offset();
+        let mut latest: BTreeMap<String, Option<bytes::Bytes>> = BTreeMap::new();
+        while offset < end {
+            let read = log.read(offset, READ_BYTES)?;
+            if read.records.is_empty() {
+                break;
+            }
+            let records = decode_records(&read.records)?;
+            let Some(last) = records.iter().map(|r| r.offset).max() else {
+                break;
+            };
+            for r in records.into_iter().filter(|r| r.offset >= offset) {
+                if let Some(key) = &r.key {
+                    latest.insert(String::from_utf8_lossy(key).into_owned(), r.value);
+                }
+            }
+            offset = last + 1;
+        }
+        let mut commits = BTreeMap::new();
+        for (query, value) in latest {
+            let Some(value) = value else { continue };
+            match serde_json::from_slice(&value) {
+                Ok(commit) => {
+                    commits.insert(query, commit);
+                }
+                Err(e) => tracing::error!(query = %query, error = %e,
+                    "a query commit does not parse; the query starts as if it had none"),
+            }
+        }
+        Ok(commits)
+    }
+
+    /// Forgets `query`'s progress (a tombstone, fsync'd): a query created later under the same
+    /// id starts fresh, and compaction removes the old commits.
+    pub async fn forget(&self, query: &str) -> Result<(), QueryError> {
+        let broker_err = |source| QueryError::Broker {
+            query: query.to_string(),
+            source,
+        };
+        let log = self
+            .broker
+            .partition(OFFSETS_TOPIC, 0)
+            .map_err(broker_err)?;
+        let record = new_record(Some(query.as_bytes()), None, sluice_broker::log::now_ms());
+        log.append_records(&[record], Durability::Fsynced)
+            .await
+            .map_err(broker_err)?;
+        Ok(())
+    }
+
     /// Writes `commit` as the latest commit of `query` and returns once it is fsync'd.
     pub async fn commit(&self, query: &str, commit: &QueryCommit) -> Result<(), QueryError> {
         let broker_err = |source| QueryError::Broker {

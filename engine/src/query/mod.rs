@@ -19,6 +19,9 @@ pub use commit::{OFFSETS_TOPIC, QueryCommit, QueryOffsetsStore};
 pub use error::QueryError;
 pub use push::{PushHandle, PushQuery, spawn_push};
 pub use recovery::truncate_sink_partition;
-pub use runner::{EpochOutcome, PersistentQuery, QueryOptions, QuerySource, QuerySpec, StartFrom};
+pub use runner::{
+    EpochOutcome, PersistentQuery, Progress, QueryOptions, QuerySource, QuerySpec, Recovery,
+    StartFrom,
+};
 pub use session::streaming_session;
-pub use task::{QueryHandle, spawn};
+pub use task::{QueryHandle, QueryStats, spawn};

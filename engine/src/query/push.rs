@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::exec::collect_partitions_in_order;
+use crate::exec::guard::without_origin_columns;
 use crate::query::error::QueryError;
 use crate::query::runner::{QueryOptions, QuerySource};
 use crate::query::streaming_plan::{
@@ -47,7 +48,12 @@ impl PushQuery {
         options: QueryOptions,
     ) -> Result<PushQuery, QueryError> {
         let streaming = plan_select(&broker, id, sql, &sources, &options).await?;
-        let plan = streaming.select.clone();
+        let plan = without_origin_columns(streaming.select.clone()).map_err(|source| {
+            QueryError::Plan {
+                query: id.to_string(),
+                source,
+            }
+        })?;
         let offsets = streaming.start_offsets(options.start_from);
         Ok(PushQuery {
             id: id.to_string(),

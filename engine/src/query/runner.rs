@@ -81,6 +81,28 @@ impl Default for QueryOptions {
     }
 }
 
+/// Where a query being created resumes from.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// From scratch (`QueryOptions::start_from`), whatever the offsets topic holds for its id:
+    /// a new query, also one that reuses the id of a terminated query.
+    Fresh,
+    /// From its last commit in the offsets topic, if any.
+    Load,
+    /// From this commit (already read from the offsets topic), or from scratch if None.
+    Given(Option<QueryCommit>),
+}
+
+/// How [`PersistentQuery::create_with`] recovers a query.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    /// The query is its sink's only writer: sink records past its last commit are its own
+    /// uncommitted output and are cut.
+    pub exclusive_sink: bool,
+    /// Where it resumes from.
+    pub progress: Progress,
+}
+
 /// What one call of [`PersistentQuery::run_epoch`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EpochOutcome {
@@ -123,7 +145,11 @@ impl PersistentQuery {
         spec: QuerySpec,
         options: QueryOptions,
     ) -> Result<PersistentQuery, QueryError> {
-        Self::create_with(broker, spec, options, true).await
+        let recovery = Recovery {
+            exclusive_sink: true,
+            progress: Progress::Load,
+        };
+        Self::create_with(broker, spec, options, recovery).await
     }
 
     /// Like [`PersistentQuery::create`], for a sink other writers append to as well (INSERT
@@ -135,14 +161,23 @@ impl PersistentQuery {
         spec: QuerySpec,
         options: QueryOptions,
     ) -> Result<PersistentQuery, QueryError> {
-        Self::create_with(broker, spec, options, false).await
+        let recovery = Recovery {
+            exclusive_sink: false,
+            progress: Progress::Load,
+        };
+        Self::create_with(broker, spec, options, recovery).await
     }
 
-    async fn create_with(
+    /// Plans `spec` and positions it as `recovery` says.
+    ///
+    /// With a commit to resume from, only the sources the plan reads keep their offsets (a
+    /// source the commit does not know starts at `options.start_from`), so CREATE OR REPLACE
+    /// keeps progress exactly where the new plan reads the same sources.
+    pub async fn create_with(
         broker: Broker,
         spec: QuerySpec,
         options: QueryOptions,
-        exclusive_sink: bool,
+        recovery: Recovery,
     ) -> Result<PersistentQuery, QueryError> {
         let id = spec.id.clone();
         let unknown = |topic: &str| QueryError::UnknownTopic {
@@ -159,22 +194,35 @@ impl PersistentQuery {
         let store = QueryOffsetsStore::open(broker.clone()).map_err(broker_err)?;
         let streaming = plan_select(&broker, &id, &spec.sql, &spec.sources, &options).await?;
         let sink_offsets = SinkOffsets::default();
-        let plan: Arc<dyn ExecutionPlan> = Arc::new(TopicSinkExec::new(
-            streaming.select.clone(),
-            broker.clone(),
-            &spec.sink_topic,
-            spec.encoder.clone(),
-            sink_offsets.clone(),
-        ));
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(
+            TopicSinkExec::new(
+                streaming.select.clone(),
+                broker.clone(),
+                &spec.sink_topic,
+                spec.encoder.clone(),
+                sink_offsets.clone(),
+            )
+            .with_processing_log(options.processing_log.clone(), &streaming.sources_topic()),
+        );
         let reset_each_epoch = needs_reset(&plan);
         tracing::debug!(query = %id, reset_each_epoch, plan = %datafusion::physical_plan::displayable(plan.as_ref()).indent(false), "planned");
 
-        let commit = match store.load(&id)? {
+        let previous = match recovery.progress {
+            Progress::Fresh => None,
+            Progress::Load => store.load(&id)?,
+            Progress::Given(commit) => commit,
+        };
+        let commit = match previous {
             Some(mut commit) => {
-                if exclusive_sink {
+                if recovery.exclusive_sink {
                     recover_sink(&broker, &id, &spec.sink_topic, &commit)
                         .await
                         .map_err(broker_err)?;
+                }
+                let start = streaming.start_offsets(options.start_from);
+                commit.sources.retain(|topic, _| start.contains_key(topic));
+                for (topic, offsets) in start {
+                    commit.sources.entry(topic).or_insert(offsets);
                 }
                 clamp_to_sources(&id, &streaming.sources, &mut commit);
                 tracing::info!(query = %id, epoch = commit.epoch, "resuming from the last commit");

@@ -9,6 +9,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
 use sluice_broker::{Broker, PartitionLog};
 
+use crate::exec::guard::guard_plan;
 use crate::exec::{EpochSlice, TopicTableProvider};
 use crate::query::error::QueryError;
 use crate::query::runner::{QueryOptions, QuerySource, StartFrom};
@@ -90,6 +91,10 @@ pub(crate) async fn plan_select(
         .create_physical_plan()
         .await
         .map_err(plan_err)?;
+    // A value an expression cannot compute is NULL plus a processing-log entry, never a failed
+    // epoch (exec/guard.rs).
+    let topic = sources_topic(sources.iter().map(|s| s.topic.as_str()));
+    let select = guard_plan(select, &topic, options.processing_log.clone()).map_err(plan_err)?;
     Ok(StreamingPlan {
         select,
         sources: states,
@@ -97,7 +102,17 @@ pub(crate) async fn plan_select(
     })
 }
 
+/// The source topic named in processing-log entries (several joined by commas).
+fn sources_topic<'a>(topics: impl Iterator<Item = &'a str>) -> String {
+    topics.collect::<Vec<_>>().join(",")
+}
+
 impl StreamingPlan {
+    /// The source topic named in processing-log entries.
+    pub(crate) fn sources_topic(&self) -> String {
+        sources_topic(self.sources.iter().map(|s| s.topic.as_str()))
+    }
+
     /// Where a query without a commit starts, per source partition.
     pub(crate) fn start_offsets(&self, start_from: StartFrom) -> SourceOffsets {
         let mut offsets = SourceOffsets::new();

@@ -5,6 +5,9 @@
 //! sleeps until some source partition's high-water mark moves (`PartitionLog::subscribe`). The
 //! [`QueryHandle`] stops it between epochs and reports each commit.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use futures::FutureExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -14,10 +17,22 @@ use crate::query::commit::QueryCommit;
 use crate::query::error::QueryError;
 use crate::query::runner::{EpochOutcome, PersistentQuery};
 
+/// What a running query did so far (since it started in this process).
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    /// Source records read (including undecodable ones).
+    pub records_in: AtomicU64,
+    /// Records written to the sink.
+    pub records_out: AtomicU64,
+    /// Epochs committed.
+    pub epochs: AtomicU64,
+}
+
 /// Controls a running query: stop it and follow its commits.
 #[derive(Debug)]
 pub struct QueryHandle {
     id: String,
+    stats: Arc<QueryStats>,
     stop: watch::Sender<bool>,
     commits: watch::Receiver<QueryCommit>,
     join: JoinHandle<Result<PersistentQuery, QueryError>>,
@@ -27,6 +42,11 @@ impl QueryHandle {
     /// The query id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// What the query did so far.
+    pub fn stats(&self) -> &QueryStats {
+        &self.stats
     }
 
     /// A receiver of the query's latest commit (updated after every epoch).
@@ -63,9 +83,11 @@ pub fn spawn(query: PersistentQuery) -> QueryHandle {
     let (commits_tx, commits) = watch::channel(query.last_commit().clone());
     let id = query.id().to_string();
     let span = tracing::info_span!("query", id = %id);
-    let join = tokio::spawn(run(query, stop_rx, commits_tx).instrument(span));
+    let stats = Arc::new(QueryStats::default());
+    let join = tokio::spawn(run(query, stop_rx, commits_tx, stats.clone()).instrument(span));
     QueryHandle {
         id,
+        stats,
         stop,
         commits,
         join,
@@ -76,6 +98,7 @@ async fn run(
     mut query: PersistentQuery,
     mut stop: watch::Receiver<bool>,
     commits: watch::Sender<QueryCommit>,
+    stats: Arc<QueryStats>,
 ) -> Result<PersistentQuery, QueryError> {
     loop {
         if *stop.borrow_and_update() {
@@ -93,6 +116,9 @@ async fn run(
                 records_out,
             }) => {
                 tracing::debug!(epoch, records_in, records_out, "epoch committed");
+                stats.records_in.fetch_add(records_in, Ordering::Relaxed);
+                stats.records_out.fetch_add(records_out, Ordering::Relaxed);
+                stats.epochs.fetch_add(1, Ordering::Relaxed);
                 commits.send_replace(query.last_commit().clone());
                 tokio::task::yield_now().await;
             }
