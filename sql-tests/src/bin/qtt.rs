@@ -1,8 +1,13 @@
-//! `qtt PATH... [-v] [--filter SUBSTR] [--timeout SECS] [--causes]`: runs ksqlDB
-//! query-validation-test files (or folders of them) against Sluice and prints, per file and in
-//! total, how many cases passed, failed and were skipped (with the reason). Ends with the line
-//! `qtt totals: passed=P failed=F skipped=S`. Exits non-zero only when the runner itself
-//! cannot run (bad arguments, unreadable paths), never because cases failed.
+//! `qtt PATH... [-v] [--filter SUBSTR] [--timeout SECS] [--causes] [--verdicts FILE
+//! [--write-verdicts]]`: runs ksqlDB query-validation-test files (or folders of them) against
+//! Sluice and prints, per file and in total, how many cases passed, failed and were skipped
+//! (with the reason). Ends with the line `qtt totals: passed=P failed=F skipped=S`.
+//!
+//! Without `--verdicts` it exits non-zero only when the runner itself cannot run (bad
+//! arguments, unreadable paths), never because cases failed. With `--verdicts FILE` it compares
+//! each case's verdict with the list (cases keyed by their path under the first PATH, which
+//! must then be a folder) and exits 1 when a case lost its recorded verdict; with
+//! `--write-verdicts` it writes the list instead.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,15 +16,18 @@ use std::time::Duration;
 use sluice_sql_tests::qtt::report::{
     failure_causes, failures, file_line, skip_reasons, totals_line,
 };
+use sluice_sql_tests::qtt::verdicts::{compare, entries_of, read_list, write_list};
 use sluice_sql_tests::qtt::{RunOptions, RunSummary, collect_files, run_file};
 
-const USAGE: &str =
-    "usage: qtt PATH... [-v|--verbose] [--filter SUBSTR] [--timeout SECS] [--causes]";
+const USAGE: &str = "usage: qtt PATH... [-v|--verbose] [--filter SUBSTR] [--timeout SECS] \
+                     [--causes] [--verdicts FILE [--write-verdicts]]";
 
 struct Args {
     paths: Vec<PathBuf>,
     verbose: bool,
     causes: bool,
+    verdicts: Option<PathBuf>,
+    write_verdicts: bool,
     options: RunOptions,
 }
 
@@ -28,6 +36,8 @@ fn parse_args() -> Result<Args, String> {
         paths: Vec::new(),
         verbose: false,
         causes: false,
+        verdicts: None,
+        write_verdicts: false,
         options: RunOptions::default(),
     };
     let mut it = std::env::args().skip(1);
@@ -35,6 +45,10 @@ fn parse_args() -> Result<Args, String> {
         match a.as_str() {
             "-v" | "--verbose" => args.verbose = true,
             "--causes" => args.causes = true,
+            "--verdicts" => {
+                args.verdicts = Some(PathBuf::from(it.next().ok_or("--verdicts needs a file")?));
+            }
+            "--write-verdicts" => args.write_verdicts = true,
             "--filter" => args.options.filter = Some(it.next().ok_or("--filter needs a value")?),
             "--timeout" => {
                 let secs: u64 = it
@@ -50,6 +64,12 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.paths.is_empty() {
         return Err(USAGE.to_string());
+    }
+    if args.verdicts.is_some() && !args.paths[0].is_dir() {
+        return Err("--verdicts: the first PATH must be the folder the list is relative to".into());
+    }
+    if args.write_verdicts && (args.verdicts.is_none() || args.options.filter.is_some()) {
+        return Err("--write-verdicts needs --verdicts FILE and no --filter".into());
     }
     Ok(args)
 }
@@ -73,7 +93,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("qtt: {e}");
             ExitCode::from(1)
@@ -81,7 +102,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+/// Runs the cases; Ok(false) when cases lost their recorded verdict.
+async fn run(args: Args) -> Result<bool, String> {
     for p in &args.paths {
         if !p.exists() {
             return Err(format!("{} does not exist", p.display()));
@@ -112,5 +134,28 @@ async fn run(args: Args) -> Result<(), String> {
         }
     }
     println!("{}", totals_line(&summary));
-    Ok(())
+    let Some(list) = &args.verdicts else {
+        return Ok(true);
+    };
+    let ran = entries_of(&summary, &args.paths[0]);
+    if args.write_verdicts {
+        write_list(list, &ran)?;
+        println!("wrote {} verdicts to {}", ran.len(), list.display());
+        return Ok(true);
+    }
+    let complete = args.options.filter.is_none() && args.paths.len() == 1;
+    let drift = compare(&read_list(list)?, &ran, complete);
+    for line in &drift.improvements {
+        println!("improved: {line}");
+    }
+    for line in &drift.regressions {
+        println!("REGRESSION: {line}");
+    }
+    println!(
+        "verdicts: {} regressions, {} improvements against {}",
+        drift.regressions.len(),
+        drift.improvements.len(),
+        list.display()
+    );
+    Ok(drift.regressions.is_empty())
 }

@@ -68,8 +68,10 @@ pub struct Case {
 pub struct ExpectedException {
     /// The Java exception type ksqlDB throws (informational).
     pub kind: String,
-    /// A substring the error message must contain (None: any rejection passes).
+    /// A substring the error message must contain (None: any message).
     pub message: Option<String>,
+    /// `causeMessage`: for a runtime error, a substring of its cause's message.
+    pub cause_message: Option<String>,
 }
 
 /// Reads a test file (strict JSON first, then json5 for comments and trailing commas).
@@ -104,6 +106,16 @@ pub fn parse_cases(json: &Value) -> Result<Vec<Case>, String> {
             .as_object()
             .ok_or_else(|| format!("test #{i} is not an object"))?;
         cases.extend(expand(obj, i)?);
+    }
+    // A name given twice (ksqlDB's files have a few) gets ` #2`, ` #3` ... so each case has
+    // its own line in the verdict list.
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for case in &mut cases {
+        let n = seen.entry(case.name.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            case.name = format!("{} #{n}", case.name);
+        }
     }
     Ok(cases)
 }
@@ -175,6 +187,7 @@ fn build(test: &Map<String, Value>, name: String, subs: &[(&str, String)]) -> Re
     let expected_exception = test.get("expectedException").map(|e| ExpectedException {
         kind: e.get("type").map(scalar_text).unwrap_or_default(),
         message: e.get("message").map(scalar_text),
+        cause_message: e.get("causeMessage").map(scalar_text),
     });
     let mut case = Case {
         name,
@@ -188,6 +201,13 @@ fn build(test: &Map<String, Value>, name: String, subs: &[(&str, String)]) -> Re
         skip: None,
     };
     case.skip = skip_reason(&case);
+    if case.skip.is_none() && (test.contains_key("responses") || test.contains_key("expectedError"))
+    {
+        // rest-query-validation-tests: what must be checked is the REST responses (rows of
+        // pull and push queries, error entities), which this runner does not compare yet.
+        // Running the statements alone would pass cases without checking anything.
+        case.skip = Some("REST responses and errors not compared yet".to_string());
+    }
     Ok(case)
 }
 
@@ -294,6 +314,21 @@ mod tests {
             Some("schema registry not supported yet")
         );
         assert_eq!(cases[1].skip, None);
+    }
+
+    #[test]
+    fn a_name_given_twice_is_numbered_and_rest_cases_are_skipped() {
+        let file = json!({"tests": [
+            {"name": "a", "statements": []},
+            {"name": "a", "statements": []},
+            {"name": "r", "statements": [], "responses": []},
+            {"name": "e", "statements": [], "expectedError": {"message": "x"}}
+        ]});
+        let cases = parse_cases(&file).unwrap();
+        let names: Vec<_> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "a #2", "r", "e"]);
+        assert!(cases[2].skip.as_deref().unwrap().contains("REST"));
+        assert!(cases[3].skip.as_deref().unwrap().contains("REST"));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::compare::{Field, Window};
+
 /// What the runner knows of a stream or table: enough to write and read its records.
 #[derive(Debug, Clone, Default)]
 pub struct SourceShape {
@@ -26,6 +28,10 @@ pub struct SourceShape {
     pub key: Vec<(String, String)>,
     /// Value columns.
     pub value: Vec<(String, String)>,
+    /// The statement that created it.
+    pub statement: String,
+    /// The window its keys carry (None: not windowed), from its statement.
+    pub window: Option<WindowShape>,
 }
 
 /// Why a test record could not be written.
@@ -130,59 +136,123 @@ fn encode_kafka(column_type: Option<&str>, v: &Value) -> Result<Vec<u8>, String>
     }
 }
 
-/// Reads record bytes back into JSON: the shape's format and column types when known, else
-/// JSON if it parses, else text.
-pub fn decode(format: Option<&str>, columns: &[(String, String)], bytes: Option<&[u8]>) -> Value {
+/// Reads record bytes back in the format of the topic's source, as ksqlDB's harness
+/// deserializes them: JSON must be one whole JSON document, KAFKA primitives must have their
+/// exact width, text must be UTF-8 and NONE must have no bytes. Bytes that do not read are
+/// [`Field::Undecodable`], which equals nothing: an unquoted `k` never matches the JSON string
+/// `"k"`. Without a known format (`None`) nothing can be read.
+pub fn decode(format: Option<&str>, columns: &[(String, String)], bytes: Option<&[u8]>) -> Field {
     let Some(bytes) = bytes else {
-        return Value::Null;
+        return Field::Json(Value::Null);
     };
-    let text = || String::from_utf8_lossy(bytes).into_owned();
-    match format.map(str::to_uppercase).as_deref() {
-        Some("JSON") => serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(text())),
-        Some("KAFKA") => decode_kafka(single_type(columns), bytes),
-        Some("NONE") => Value::Null,
-        Some(_) => Value::String(text()),
-        None => serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(text())),
+    let Some(format) = format.map(str::to_uppercase) else {
+        return Field::undecodable(
+            "no known format",
+            "the topic is not a source's topic",
+            bytes,
+        );
+    };
+    let text = || {
+        std::str::from_utf8(bytes)
+            .map(|s| Field::Json(Value::String(s.to_string())))
+            .unwrap_or_else(|e| Field::undecodable(&format, &e.to_string(), bytes))
+    };
+    match format.as_str() {
+        "JSON" => serde_json::from_slice(bytes)
+            .map(Field::Json)
+            .unwrap_or_else(|e| Field::undecodable(&format, &e.to_string(), bytes)),
+        "KAFKA" => decode_kafka(single_type(columns), bytes),
+        "NONE" => Field::undecodable(&format, "NONE has no bytes", bytes),
+        _ => text(),
     }
 }
 
-fn decode_kafka(column_type: Option<&str>, bytes: &[u8]) -> Value {
+fn decode_kafka(column_type: Option<&str>, bytes: &[u8]) -> Field {
     let ty = column_type.unwrap_or("STRING").to_uppercase();
-    match (ty.as_str(), bytes.len()) {
-        ("INT" | "INTEGER", 4) => {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(bytes);
-            Value::from(i32::from_be_bytes(b))
+    let width = |n: usize| -> Result<[u8; 8], Field> {
+        if bytes.len() != n {
+            return Err(Field::undecodable(
+                "KAFKA",
+                &format!("{ty} takes {n} bytes, got {}", bytes.len()),
+                bytes,
+            ));
         }
-        ("BIGINT", 8) => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(bytes);
-            Value::from(i64::from_be_bytes(b))
+        let mut b = [0u8; 8];
+        b[8 - n..].copy_from_slice(bytes);
+        Ok(b)
+    };
+    let read = || -> Result<Value, Field> {
+        Ok(match ty.as_str() {
+            "INT" | "INTEGER" => {
+                let b = width(4)?;
+                Value::from(i32::from_be_bytes([b[4], b[5], b[6], b[7]]))
+            }
+            "BIGINT" => Value::from(i64::from_be_bytes(width(8)?)),
+            "DOUBLE" => serde_json::Number::from_f64(f64::from_be_bytes(width(8)?))
+                .map_or(Value::Null, Value::Number),
+            "BYTES" => Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            _ => Value::String(
+                std::str::from_utf8(bytes)
+                    .map_err(|e| Field::undecodable("KAFKA", &e.to_string(), bytes))?
+                    .to_string(),
+            ),
+        })
+    };
+    read().map_or_else(|f| f, Field::Json)
+}
+
+/// How a windowed key carries its window, as Kafka Streams serializes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowShape {
+    /// TUMBLING and HOPPING: the key, then the 8-byte start; the end is start + size (the
+    /// size in ms, when known).
+    Time(Option<i64>),
+    /// SESSION: the key, then the 8-byte end, then the 8-byte start.
+    Session,
+}
+
+/// Splits a windowed key into the inner key and its window, or None when it is too short.
+pub fn split_window(key: &[u8], shape: WindowShape) -> Option<(&[u8], Window)> {
+    let long = |b: &[u8]| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(b);
+        i64::from_be_bytes(x)
+    };
+    match shape {
+        WindowShape::Time(size) => {
+            let cut = key.len().checked_sub(8)?;
+            let start = long(&key[cut..]);
+            Some((
+                &key[..cut],
+                Window {
+                    kind: "time".into(),
+                    start,
+                    end: size.map(|s| start + s),
+                },
+            ))
         }
-        ("DOUBLE", 8) => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(bytes);
-            serde_json::Number::from_f64(f64::from_be_bytes(b)).map_or(Value::Null, Value::Number)
+        WindowShape::Session => {
+            let cut = key.len().checked_sub(16)?;
+            Some((
+                &key[..cut],
+                Window {
+                    kind: "session".into(),
+                    start: long(&key[cut + 8..]),
+                    end: Some(long(&key[cut..cut + 8])),
+                },
+            ))
         }
-        ("BYTES", _) => Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
-        _ => Value::String(String::from_utf8_lossy(bytes).into_owned()),
     }
 }
 
-/// A window from the tail of a windowed key: 8 bytes of start (time windows) or start and end
-/// (session windows), big-endian milliseconds, as Kafka Streams writes them.
-pub fn split_window(key: &[u8], session: bool) -> Option<(&[u8], i64, Option<i64>)> {
-    let tail = if session { 16 } else { 8 };
-    let cut = key.len().checked_sub(tail)?;
-    let (inner, window) = key.split_at(cut);
-    let mut start = [0u8; 8];
-    start.copy_from_slice(&window[..8]);
-    let end = session.then(|| {
-        let mut end = [0u8; 8];
-        end.copy_from_slice(&window[8..16]);
-        i64::from_be_bytes(end)
-    });
-    Some((inner, i64::from_be_bytes(start), end))
+/// Appends a window to key bytes as Kafka Streams does (see [`WindowShape`]).
+pub fn append_window(key: &mut Vec<u8>, window: &Window) {
+    if window.kind.eq_ignore_ascii_case("session") {
+        key.extend(window.end.unwrap_or(window.start).to_be_bytes());
+        key.extend(window.start.to_be_bytes());
+    } else {
+        key.extend(window.start.to_be_bytes());
+    }
 }
 
 #[cfg(test)]
@@ -205,11 +275,17 @@ mod tests {
         let s = shape("KAFKA", "INTEGER");
         let bytes = encode_key(Some(&s), &json!(8)).unwrap().unwrap();
         assert_eq!(bytes, vec![0, 0, 0, 8]);
-        assert_eq!(decode(Some("KAFKA"), &s.key, Some(&bytes)), json!(8));
+        assert_eq!(
+            decode(Some("KAFKA"), &s.key, Some(&bytes)),
+            Field::Json(json!(8))
+        );
         let s = shape("KAFKA", "BIGINT");
         let bytes = encode_value(Some(&s), &json!(-2)).unwrap().unwrap();
         assert_eq!(bytes.len(), 8);
-        assert_eq!(decode(Some("KAFKA"), &s.value, Some(&bytes)), json!(-2));
+        assert_eq!(
+            decode(Some("KAFKA"), &s.value, Some(&bytes)),
+            Field::Json(json!(-2))
+        );
         assert!(encode_key(Some(&shape("KAFKA", "INTEGER")), &json!("x")).is_err());
     }
 
@@ -229,12 +305,64 @@ mod tests {
     }
 
     #[test]
-    fn windows_are_cut_from_the_key_tail() {
+    fn windows_are_cut_from_the_key_tail_as_kafka_streams_writes_them() {
+        // Session keys: the key, the end, then the start.
         let mut key = b"k".to_vec();
-        key.extend(10i64.to_be_bytes());
         key.extend(20i64.to_be_bytes());
-        assert_eq!(split_window(&key, true), Some((&b"k"[..], 10, Some(20))));
-        assert_eq!(split_window(&key[..9], false), Some((&b"k"[..], 10, None)));
-        assert_eq!(split_window(b"short", false), None);
+        key.extend(10i64.to_be_bytes());
+        let (inner, w) = split_window(&key, WindowShape::Session).unwrap();
+        assert_eq!(
+            (inner, w.kind.as_str(), w.start, w.end),
+            (&b"k"[..], "session", 10, Some(20))
+        );
+        let mut again = b"k".to_vec();
+        append_window(&mut again, &w);
+        assert_eq!(again, key);
+        // Time windows: the key and the start; the end comes from the size.
+        let (inner, w) = split_window(&key[..9], WindowShape::Time(Some(5))).unwrap();
+        assert_eq!(
+            (inner, w.kind.as_str(), w.start, w.end),
+            (&b"k"[..], "time", 20, Some(25))
+        );
+        assert!(split_window(b"short", WindowShape::Time(None)).is_none());
+    }
+
+    #[test]
+    fn bytes_that_do_not_read_in_the_format_match_nothing() {
+        let none: &[(String, String)] = &[];
+        // An unquoted key is not the JSON string "k".
+        let f = decode(Some("JSON"), none, Some(b"k"));
+        assert!(matches!(f, Field::Undecodable { .. }), "{f:?}");
+        assert_eq!(
+            decode(Some("JSON"), none, Some(b"\"k\"")),
+            Field::Json(json!("k"))
+        );
+        assert!(matches!(
+            decode(Some("JSON"), none, Some(b"{\"A\":1} x")),
+            Field::Undecodable { .. }
+        ));
+        // KAFKA primitives have their exact width; text is UTF-8; NONE has no bytes.
+        let int = [("K".to_string(), "INTEGER".to_string())];
+        assert!(matches!(
+            decode(Some("KAFKA"), &int, Some(&[0, 0, 0, 0, 8])),
+            Field::Undecodable { .. }
+        ));
+        assert!(matches!(
+            decode(Some("KAFKA"), none, Some(&[0xff])),
+            Field::Undecodable { .. }
+        ));
+        assert!(matches!(
+            decode(Some("DELIMITED"), none, Some(&[0xff])),
+            Field::Undecodable { .. }
+        ));
+        assert!(matches!(
+            decode(Some("NONE"), none, Some(b"x")),
+            Field::Undecodable { .. }
+        ));
+        assert_eq!(decode(Some("NONE"), none, None), Field::Json(Value::Null));
+        assert!(matches!(
+            decode(None, none, Some(b"1")),
+            Field::Undecodable { .. }
+        ));
     }
 }
