@@ -72,7 +72,12 @@ impl TransactionCommand {
             "COMMIT" | "END" => Some(TransactionCommand::Commit),
             "ROLLBACK" | "ABORT" => match ROLLBACK_TO.captures(text) {
                 Some(c) => Some(TransactionCommand::RollbackTo(identifier(&c[1]))),
-                None if text.to_ascii_uppercase().contains(" TO ") => None,
+                None if text
+                    .split_whitespace()
+                    .any(|w| w.eq_ignore_ascii_case("TO")) =>
+                {
+                    None
+                }
                 None => Some(TransactionCommand::Rollback),
             },
             "SAVEPOINT" => SAVEPOINT
