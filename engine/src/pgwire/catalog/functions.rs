@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Int64Array, ListArray, StructArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -97,7 +97,9 @@ impl ScalarUDFImpl for PgFunction {
             .map(row)
             .collect::<DfResult<Vec<_>>>()?;
         if values.is_empty() {
-            return exec_err!("{}: no rows", self.name);
+            return Ok(ColumnarValue::Array(arrow::array::new_empty_array(
+                &self.returns,
+            )));
         }
         Ok(ColumnarValue::Array(ScalarValue::iter_to_array(values)?))
     }

@@ -12,6 +12,9 @@
 //!   is `unnest(pg_expandarray(a))`; `(_pg_expandarray(a)).x` and `.n` are the elements and
 //!   positions themselves, and `(composite).field` of anything else is `get_field`.
 //!
+//! - `FROM unnest(a) x` names its column `x`, as Postgres does;
+//! - an array literal compared with something, `pol.polroles = '{0}'`, is `make_array(0)`;
+//! - `ARRAY(SELECT x FROM ...)` is `(SELECT array_agg(x) FROM ...)`;
 //! - a scalar subquery that returns a plain column, `(SELECT c.relkind = 'c' FROM pg_class c
 //!   WHERE c.oid = t.typrelid)`, returns `first_value` of it: the same value when there is at
 //!   most one row (Postgres refuses more), and a form DataFusion decorrelates.
@@ -21,7 +24,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, DataType, Expr, GroupByExpr, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+    AccessExpr, BinaryOperator, DataType, Expr, FunctionArguments, GroupByExpr, SelectItem,
+    SetExpr, Statement, TableAliasColumnDef, TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -140,6 +144,51 @@ fn aggregate_scalar_subquery(expr: &mut Expr) -> bool {
     }
 }
 
+/// The Postgres array literal `'{1,2}'` as `make_array(1, 2)` (`'{a}'`: `make_array('a')`).
+fn array_literal(expr: &Expr) -> Option<String> {
+    let Expr::Value(value) = expr else {
+        return None;
+    };
+    let Value::SingleQuotedString(text) = &value.value else {
+        return None;
+    };
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    let items: Vec<String> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(|i| match i.parse::<i64>() {
+            Ok(n) => n.to_string(),
+            Err(_) => format!("'{}'", i.trim_matches('"').replace('\'', "''")),
+        })
+        .collect();
+    Some(format!("make_array({})", items.join(", ")))
+}
+
+/// `ARRAY(SELECT x FROM ...)` as `(SELECT array_agg(x) FROM ...)`.
+fn array_subquery(expr: &Expr) -> Option<String> {
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let FunctionArguments::Subquery(query) = &f.args else {
+        return None;
+    };
+    let mut query = query.clone();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let [item] = select.projection.as_mut_slice() else {
+        return None;
+    };
+    let target = match item {
+        SelectItem::UnnamedExpr(e) => e,
+        SelectItem::ExprWithAlias { expr, .. } => expr,
+        _ => return None,
+    };
+    *target = parse_expr(&format!("array_agg({target})"))?;
+    Some(format!("({query})"))
+}
+
 struct Rewriter {
     changed: bool,
 }
@@ -193,6 +242,12 @@ impl Rewriter {
                 }
                 None
             }
+            Expr::BinaryOp { left, op, right }
+                if matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) =>
+            {
+                let array = array_literal(right)?;
+                Some(format!("{left} {op} {array}"))
+            }
             Expr::Function(_) => match function_name(expr)?.as_str() {
                 "generate_subscripts" => {
                     let Expr::Function(f) = expr else { return None };
@@ -206,6 +261,7 @@ impl Rewriter {
                 "_pg_expandarray" => {
                     Some(format!("unnest(pg_expandarray{})", function_args(expr)?))
                 }
+                "array" => array_subquery(expr),
                 _ => None,
             },
             _ => None,
@@ -215,6 +271,24 @@ impl Rewriter {
 
 impl VisitorMut for Rewriter {
     type Break = ();
+
+    /// `FROM unnest(a) x`: as in Postgres, the one column of a function in FROM is named after
+    /// its alias.
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::UNNEST {
+            alias: Some(alias),
+            array_exprs,
+            ..
+        } = factor
+            && alias.columns.is_empty()
+            && array_exprs.len() == 1
+        {
+            let name = alias.name.value.clone();
+            alias.columns.push(TableAliasColumnDef::from_name(name));
+            self.changed = true;
+        }
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let text = Self::field_access(expr);
@@ -300,6 +374,24 @@ mod tests {
         );
         let aggregated = "SELECT (SELECT max(oid) FROM pg_class) FROM pg_type";
         assert_eq!(rewrite_expressions(aggregated), aggregated);
+    }
+
+    #[test]
+    fn array_literals_in_comparisons() {
+        assert_eq!(
+            rewrite_expressions("SELECT 1 FROM p WHERE p.roles = '{0}'"),
+            "SELECT 1 FROM p WHERE p.roles = make_array(0)"
+        );
+        let plain = "SELECT 1 FROM p WHERE p.name = 'x'";
+        assert_eq!(rewrite_expressions(plain), plain);
+    }
+
+    #[test]
+    fn array_subqueries_aggregate() {
+        assert_eq!(
+            rewrite_expressions("SELECT array(SELECT x FROM t WHERE t.a = 1)"),
+            "SELECT (SELECT array_agg(x) FROM t WHERE t.a = 1)"
+        );
     }
 
     #[test]

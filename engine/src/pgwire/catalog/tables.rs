@@ -541,7 +541,7 @@ const EMPTY: &[(&str, &str, Columns)] = &[
             ("polrelid", Col::Oid),
             ("polcmd", Col::Text),
             ("polpermissive", Col::Bool),
-            ("polroles", Col::TextArray),
+            ("polroles", Col::OidArray),
             ("polqual", Col::Text),
             ("polwithcheck", Col::Text),
         ],
