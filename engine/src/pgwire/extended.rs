@@ -31,7 +31,7 @@ use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Sync as PgSync,
     TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
-use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery};
+use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 
 use crate::Session;
 use crate::StatementResult;
@@ -43,6 +43,7 @@ use crate::pgwire::handler::QueryHandler;
 use crate::pgwire::params::{Prepared, literals, parameter_count, parameter_types, substitute};
 use crate::pgwire::portal::OpenPortal;
 use crate::pgwire::respond::write_result_until;
+use crate::pgwire::wire_statements::declared_query;
 use crate::sql::split_statements;
 
 /// Parse: keeps a statement as its SQL text and the types of its parameters. Holds the
@@ -82,7 +83,9 @@ impl QueryParser for SqlParser {
                 .is_none_or(|t| t.as_ref().is_none_or(|t| *t == Type::UNKNOWN))
         });
         let inferred = if open {
-            inferred_parameter_types(&self.session, sql).await
+            // A cursor's parameters are its query's.
+            let query = declared_query(sql);
+            inferred_parameter_types(&self.session, query.as_deref().unwrap_or(sql)).await
         } else {
             Vec::new()
         };
@@ -217,18 +220,19 @@ impl ExtendedQueryHandler for QueryHandler {
             && let Some(Entry::Value(statement)) = client.portal_store().get_statement(name)
         {
             let prepared = &statement.statement;
-            let fields = statement_fields(
-                &self.session,
-                &self.catalog,
-                &prepared.sql,
-                &Format::UnifiedText,
-            )
-            .await?;
+            let fields = self.fields_of(&prepared.sql, &Format::UnifiedText).await?;
             let answer = StatementDescription {
                 parameters: prepared.parameter_types.clone(),
                 fields,
             };
             return send_describe_response(client, &answer).await;
+        }
+        // The portal of a SQL cursor (psycopg Describes its named cursors' portals).
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL
+            && client.portal_store().get_portal(name).is_none()
+            && let Some(fields) = self.cursor_fields(name)
+        {
+            return send_describe_response(client, &DescribePortalResponse::new(fields)).await;
         }
         self._on_describe(client, message).await
     }
@@ -245,13 +249,7 @@ impl ExtendedQueryHandler for QueryHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let prepared = &target.statement;
-        let fields = statement_fields(
-            &self.session,
-            &self.catalog,
-            &prepared.sql,
-            &Format::UnifiedText,
-        )
-        .await?;
+        let fields = self.fields_of(&prepared.sql, &Format::UnifiedText).await?;
         Ok(DescribeStatementResponse::new(
             prepared.parameter_types.clone(),
             fields.unwrap_or_default(),
@@ -270,13 +268,7 @@ impl ExtendedQueryHandler for QueryHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let sql = bound_sql(portal)?;
-        let fields = statement_fields(
-            &self.session,
-            &self.catalog,
-            &sql,
-            &portal.result_column_format,
-        )
-        .await?;
+        let fields = self.fields_of(&sql, &portal.result_column_format).await?;
         Ok(match fields {
             Some(fields) => DescribePortalResponse::new(fields),
             None => DescribePortalResponse::no_data(),
@@ -349,7 +341,7 @@ impl ExtendedQueryHandler for QueryHandler {
     {
         // Outside a transaction block Sync ends the implicit transaction, and with it every
         // portal (their queries stop); inside one, portals live on until COMMIT or ROLLBACK.
-        if !self.portals.in_block() {
+        if client.transaction_status() == TransactionStatus::Idle {
             self.portals.close_all();
             client.portal_store().clear_portals();
         }
@@ -382,6 +374,14 @@ impl ExtendedQueryHandler for QueryHandler {
 }
 
 impl QueryHandler {
+    /// The columns `sql` returns (`None` for a command), for Describe.
+    async fn fields_of(&self, sql: &str, format: &Format) -> PgWireResult<Option<Vec<FieldInfo>>> {
+        if let Some(fields) = self.wire_fields(sql) {
+            return Ok(fields);
+        }
+        statement_fields(&self.session, &self.catalog, sql, format).await
+    }
+
     /// One Execute of `portal`: starts its statement the first time, then sends up to
     /// `max_rows` rows (0: all) of its result, keeping a suspended result for the next Execute.
     async fn execute_portal<C>(
@@ -402,6 +402,9 @@ impl QueryHandler {
             Some(open) => open,
             None => {
                 let sql = bound_sql(portal)?;
+                if let Some(outcome) = self.wire_statement(client, &sql, false, cancel).await {
+                    return outcome;
+                }
                 if let Some(copy) = parse_copy(&sql) {
                     return self.copy_out(client, &copy?, cancel).await;
                 }
@@ -413,9 +416,7 @@ impl QueryHandler {
                     write_result_until(client, &sql, result, format, false, cancel).await?;
                 }
                 if matches!(last, StatementResult::Status(_)) {
-                    write_result_until(client, &sql, last, format, false, cancel).await?;
-                    self.note_transaction(client, &sql);
-                    return Ok(());
+                    return write_result_until(client, &sql, last, format, false, cancel).await;
                 }
                 match OpenPortal::open(&sql, last, format)? {
                     Some(open) => open,

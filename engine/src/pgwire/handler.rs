@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
+use parking_lot::Mutex;
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::Format;
@@ -33,12 +34,15 @@ use tracing::debug;
 
 use crate::pgwire::auth::{PgCredentials, Startup};
 use crate::pgwire::cancel::{CancelSignal, canceled};
-use crate::pgwire::catalog::{PgCatalog, is_catalog_statement};
+use crate::pgwire::catalog::PgCatalog;
 use crate::pgwire::copy::{CopyOut, parse_copy, write_copy};
+use crate::pgwire::cursor::Cursors;
 use crate::pgwire::errors::{error_info, to_pgwire};
 use crate::pgwire::extended::SqlParser;
 use crate::pgwire::portal::Portals;
 use crate::pgwire::respond::write_result_until;
+use crate::pgwire::transaction::Savepoints;
+use crate::pgwire::wire_statements::is_wire_statement;
 use crate::sql::parse_script;
 use crate::{EngineError, Session, StatementResult};
 
@@ -63,6 +67,8 @@ impl ConnectionHandlers {
             parser: Arc::new(SqlParser::new(session.clone())),
             session,
             portals: Portals::default(),
+            cursors: Cursors::default(),
+            savepoints: Mutex::new(Savepoints::default()),
             backends: backends.clone(),
             catalog: PgCatalog::new(),
         });
@@ -99,6 +105,11 @@ pub struct QueryHandler {
     pub(crate) parser: Arc<SqlParser>,
     /// Portals being read a few rows at a time, and the transaction block that keeps them.
     pub(crate) portals: Portals,
+    /// SQL cursors (DECLARE ... FETCH ... CLOSE).
+    pub(crate) cursors: Cursors,
+    /// The savepoints of the open transaction block. A Mutex for `&self`; never held across an
+    /// await.
+    pub(crate) savepoints: Mutex<Savepoints>,
     /// The listener's registry of backend keys, for CancelRequest.
     backends: Arc<ConnectionManager>,
     /// This connection's `pg_catalog` views and Postgres settings (engine/src/pgwire/catalog/).
@@ -190,8 +201,9 @@ impl SimpleQueryHandler for QueryHandler {
                 .await?;
         } else if let Some(error) = statements
             .iter()
-            // A catalog statement is Postgres SQL, which Sluice's parser may reject.
-            .filter(|s| !is_catalog_statement(s.source.text))
+            // Catalog, transaction and cursor statements are Postgres SQL, which Sluice's parser
+            // may reject.
+            .filter(|s| !is_wire_statement(s.source.text))
             .find_map(|s| s.result.clone().err())
         {
             let info = error_info(&EngineError::Parse(error), &script);
@@ -204,32 +216,18 @@ impl SimpleQueryHandler for QueryHandler {
             let mut cancel = CancelSignal::start(&*client).await;
             for statement in &statements {
                 let text = statement.source.text;
-                let outcome = match self.run_until(text, &mut cancel).await {
-                    Ok(results) => {
-                        let mut written = Ok(());
-                        for result in results {
-                            written = write_result_until(
-                                client,
-                                text,
-                                result,
-                                &Format::UnifiedText,
-                                true,
-                                &mut cancel,
-                            )
-                            .await;
-                            if written.is_err() {
-                                break;
-                            }
-                        }
-                        written
-                    }
-                    Err(e) => Err(e),
+                let outcome = match self.wire_statement(client, text, true, &mut cancel).await {
+                    Some(outcome) => outcome,
+                    None => self.run_and_write(client, text, &mut cancel).await,
                 };
-                // A failed statement is reported and none of the rest runs, as in Postgres.
+                // A failed statement is reported and none of the rest runs, as in Postgres;
+                // inside a block, the block has failed.
                 if !report(client, outcome).await? {
+                    if client.transaction_status() == TransactionStatus::Transaction {
+                        client.set_transaction_status(TransactionStatus::Error);
+                    }
                     break;
                 }
-                self.note_transaction(client, text);
             }
         }
         client.set_state(PgWireConnectionState::ReadyForQuery);
@@ -275,20 +273,22 @@ impl QueryHandler {
         write_copy(client, copy, result, cancel).await
     }
 
-    /// After `sql` succeeded: BEGIN opens a transaction block (ReadyForQuery says so and
-    /// portals survive Sync), COMMIT / ROLLBACK ends it and closes every portal.
-    pub(crate) fn note_transaction<C>(&self, client: &mut C, sql: &str)
+    /// Runs the Sluice (or catalog) statement `sql` and writes its results, RowDescription
+    /// first (the simple protocol).
+    async fn run_and_write<C>(
+        &self,
+        client: &mut C,
+        sql: &str,
+        cancel: &mut CancelSignal,
+    ) -> PgWireResult<()>
     where
-        C: ClientInfo + ClientPortalStore,
-        C::PortalStore: PortalStore,
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
     {
-        match self.portals.note_statement(sql) {
-            Some(true) => client.set_transaction_status(TransactionStatus::Transaction),
-            Some(false) => {
-                client.set_transaction_status(TransactionStatus::Idle);
-                client.portal_store().clear_portals();
-            }
-            None => {}
+        for result in self.run_until(sql, cancel).await? {
+            write_result_until(client, sql, result, &Format::UnifiedText, true, cancel).await?;
         }
+        Ok(())
     }
 }

@@ -11,6 +11,8 @@
 //! - [`describe`]: Describe answered by planning, never by running the statement;
 //! - [`portal`]: Execute with `max_rows`, suspended portals, and the BEGIN ... COMMIT block that
 //!   keeps portals alive across Syncs;
+//! - [`transaction`]: BEGIN / COMMIT / ROLLBACK, savepoints and the failed-transaction state;
+//!   [`cursor`]: DECLARE / FETCH / MOVE / CLOSE; [`wire_statements`] runs both;
 //! - [`respond`]: a [`crate::StatementResult`] written as Postgres messages (command tags,
 //!   RowDescription, DataRows flushed one by one for push queries);
 //! - [`types`]: Arrow types to Postgres types and row encoding (on `arrow-pg`);
@@ -31,6 +33,7 @@ pub mod auth;
 pub mod cancel;
 pub mod catalog;
 pub mod copy;
+pub mod cursor;
 pub mod describe;
 pub mod errors;
 pub mod extended;
@@ -40,7 +43,9 @@ pub mod params;
 pub mod portal;
 pub mod respond;
 pub mod server;
+pub mod transaction;
 pub mod types;
+pub mod wire_statements;
 
 pub use auth::{AuthConfigError, PgCredentials, check_exposure, credentials};
 pub use server::{PgServer, serve};

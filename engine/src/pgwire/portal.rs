@@ -90,6 +90,11 @@ impl OpenPortal {
         }))
     }
 
+    /// The columns of its rows.
+    pub fn fields(&self) -> &[FieldInfo] {
+        &self.fields
+    }
+
     /// Sends up to `max_rows` rows (0: all of them) and then PortalSuspended, or the rest and
     /// CommandComplete. Rows are flushed as the query produces them, so a push query read
     /// without a limit streams. `cancel` stops the wait for rows (SQLSTATE 57014).
@@ -104,22 +109,55 @@ impl OpenPortal {
         C::Error: Debug,
         PgWireError: From<C::Error>,
     {
-        let mut sent = 0usize;
-        loop {
-            while let Some(row) = self.pending.pop_front() {
-                if max_rows > 0 && sent == max_rows {
-                    self.pending.push_front(row);
-                    break;
-                }
-                client.feed(PgWireBackendMessage::DataRow(row)).await?;
-                sent += 1;
-            }
-            if max_rows > 0 && sent == max_rows {
+        let limit = (max_rows > 0).then_some(max_rows);
+        let (sent, fetched) = self.send_rows(client, limit, false, cancel).await?;
+        match fetched {
+            Fetched::Suspended => {
                 debug!(rows = sent, "portal suspended");
                 client
                     .send(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
                     .await?;
-                return Ok(Fetched::Suspended);
+            }
+            Fetched::Complete => {
+                debug!(rows = sent, "portal complete");
+                let tag = Tag::new("SELECT").with_rows(sent);
+                client
+                    .send(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .await?;
+            }
+        }
+        Ok(fetched)
+    }
+
+    /// Sends the next `limit` rows (`None`: every row until the result ends) as DataRows, or
+    /// skips them when `discard` (MOVE); returns how many and whether the result may have more
+    /// ([`Fetched::Suspended`]) or ended. Nothing else is written: the caller ends the command.
+    pub async fn send_rows<C>(
+        &mut self,
+        client: &mut C,
+        limit: Option<usize>,
+        discard: bool,
+        cancel: &mut CancelSignal,
+    ) -> PgWireResult<(usize, Fetched)>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<C::Error>,
+    {
+        let mut sent = 0usize;
+        loop {
+            while let Some(row) = self.pending.pop_front() {
+                if limit == Some(sent) {
+                    self.pending.push_front(row);
+                    break;
+                }
+                if !discard {
+                    client.feed(PgWireBackendMessage::DataRow(row)).await?;
+                }
+                sent += 1;
+            }
+            if limit == Some(sent) {
+                return Ok((sent, Fetched::Suspended));
             }
             let Some(stream) = self.stream.as_mut() else {
                 break;
@@ -135,24 +173,18 @@ impl OpenPortal {
                 None => self.stream = None,
             }
         }
-        debug!(rows = sent, "portal complete");
-        let tag = Tag::new("SELECT").with_rows(sent);
-        client
-            .send(PgWireBackendMessage::CommandComplete(tag.into()))
-            .await?;
-        Ok(Fetched::Complete)
+        Ok((sent, Fetched::Complete))
     }
 }
 
-/// The open portals of one connection, and whether it is inside BEGIN ... COMMIT.
+/// The open portals of one connection. Whether it is inside BEGIN ... COMMIT is the
+/// connection's transaction status ([`crate::pgwire::transaction`]).
 #[derive(Debug, Default)]
 pub struct Portals {
     /// By portal name. A Mutex because pgwire hands the handler out as `&self`; only this
     /// connection's task touches it, and never across an await (a portal is taken out while
     /// it is read).
     open: Mutex<HashMap<String, OpenPortal>>,
-    /// Inside an explicit transaction block (portals survive Sync).
-    in_block: Mutex<bool>,
 }
 
 impl Portals {
@@ -175,41 +207,6 @@ impl Portals {
     pub fn close_all(&self) {
         self.open.lock().clear();
     }
-
-    /// Whether the connection is inside BEGIN ... COMMIT.
-    pub fn in_block(&self) -> bool {
-        *self.in_block.lock()
-    }
-
-    /// Notes the effect of a statement on the transaction block: `Some(true)` if it began one,
-    /// `Some(false)` if it ended one (every portal is then closed), `None` otherwise.
-    pub fn note_statement(&self, sql: &str) -> Option<bool> {
-        let change = transaction_change(sql)?;
-        *self.in_block.lock() = change;
-        if !change {
-            self.close_all();
-        }
-        Some(change)
-    }
-}
-
-/// `Some(true)` for a statement that begins a transaction block, `Some(false)` for one that
-/// ends it (COMMIT, END, ROLLBACK, ABORT), `None` for any other.
-pub fn transaction_change(sql: &str) -> Option<bool> {
-    let words: Vec<String> = sql
-        .split(|c: char| c.is_whitespace() || c == ';')
-        .filter(|w| !w.is_empty())
-        .take(2)
-        .map(str::to_ascii_uppercase)
-        .collect();
-    match words.first().map(String::as_str) {
-        Some("BEGIN") => Some(true),
-        Some("START") if words.get(1).map(String::as_str) == Some("TRANSACTION") => Some(true),
-        // ROLLBACK TO SAVEPOINT stays in the block.
-        Some("ROLLBACK" | "ABORT") if words.get(1).map(String::as_str) == Some("TO") => None,
-        Some("COMMIT" | "END" | "ROLLBACK" | "ABORT") => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -217,26 +214,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transaction_statements_are_recognised() {
-        assert_eq!(transaction_change("BEGIN"), Some(true));
-        assert_eq!(transaction_change("begin;"), Some(true));
-        assert_eq!(
-            transaction_change("START TRANSACTION ISOLATION LEVEL READ COMMITTED"),
-            Some(true)
-        );
-        assert_eq!(transaction_change("COMMIT"), Some(false));
-        assert_eq!(transaction_change("rollback"), Some(false));
-        assert_eq!(transaction_change("ROLLBACK TO SAVEPOINT a"), None);
-        assert_eq!(transaction_change("SELECT * FROM s EMIT CHANGES"), None);
-        assert_eq!(transaction_change("START"), None);
-    }
-
-    #[test]
-    fn ending_a_block_closes_every_portal() {
+    fn closing_every_portal_stops_them() {
         let portals = Portals::default();
-        assert!(!portals.in_block());
-        portals.note_statement("BEGIN");
-        assert!(portals.in_block());
         let open = OpenPortal::open(
             "SHOW TOPICS",
             StatementResult::Rows(crate::catalog::result::Rows::new(&["Kafka Topic"])),
@@ -246,8 +225,7 @@ mod tests {
         .unwrap();
         portals.keep("c1", open);
         assert!(portals.open.lock().contains_key("c1"));
-        portals.note_statement("COMMIT");
-        assert!(!portals.in_block());
+        portals.close_all();
         assert!(portals.open.lock().is_empty());
     }
 }

@@ -22,6 +22,8 @@ pub enum V {
     S(String),
     /// A boolean.
     B(bool),
+    /// An array of integers (int2vector, oidvector, int2[]).
+    L(Vec<i64>),
     /// SQL NULL.
     Null,
 }
@@ -67,6 +69,10 @@ pub enum Col {
     Bool,
     /// text[] (ACLs, options): always NULL here.
     TextArray,
+    /// int2vector / int2[] (`indkey`, `conkey`).
+    SmallArray,
+    /// oidvector / oid[] (`indclass`, `proargtypes`).
+    OidArray,
 }
 
 impl Col {
@@ -79,6 +85,10 @@ impl Col {
             Col::Text => DataType::Utf8,
             Col::Bool => DataType::Boolean,
             Col::TextArray => DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            Col::SmallArray => {
+                DataType::List(Arc::new(Field::new_list_field(DataType::Int16, true)))
+            }
+            Col::OidArray => DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
         }
     }
 }
@@ -151,6 +161,32 @@ fn column<'a>(col: Col, values: impl Iterator<Item = &'a V>) -> ArrayRef {
         Col::TextArray => {
             let mut b = ListBuilder::new(StringBuilder::new());
             values.for_each(|_| b.append_null());
+            Arc::new(b.finish())
+        }
+        Col::SmallArray => {
+            let mut b = ListBuilder::new(Int16Builder::new());
+            values.for_each(|v| match v {
+                V::L(items) => {
+                    for i in items {
+                        b.values().append_option(i16::try_from(*i).ok());
+                    }
+                    b.append(true);
+                }
+                _ => b.append_null(),
+            });
+            Arc::new(b.finish())
+        }
+        Col::OidArray => {
+            let mut b = ListBuilder::new(Int64Builder::new());
+            values.for_each(|v| match v {
+                V::L(items) => {
+                    for i in items {
+                        b.values().append_value(*i);
+                    }
+                    b.append(true);
+                }
+                _ => b.append_null(),
+            });
             Arc::new(b.finish())
         }
     }

@@ -20,18 +20,22 @@ pub fn fold_empty_subqueries(sql: &str) -> String {
         };
         let inner = &rest[start + 1..start + len - 1];
         let before = rest[..start].trim_end().to_ascii_uppercase();
-        let replacement =
-            if before.ends_with(" IN") || before.ends_with("ANY") || before.ends_with("ALL") {
-                None
-            } else if reads_an_empty_table(inner) {
-                Some(if before.ends_with("EXISTS") {
-                    "false"
-                } else {
-                    "NULL"
-                })
+        let replacement = if before.ends_with(" IN") || before.ends_with("ANY") || before.ends_with("ALL")
+                // A derived table (`JOIN (SELECT ...) AS t`) is a relation, not a value.
+                || before.ends_with("JOIN")
+                || before.ends_with("FROM")
+                || before.ends_with("LATERAL")
+        {
+            None
+        } else if reads_an_empty_table(inner) {
+            Some(if before.ends_with("EXISTS") {
+                "false"
             } else {
-                None
-            };
+                "NULL"
+            })
+        } else {
+            None
+        };
         match replacement {
             Some(value) => {
                 let head = rest[..start].trim_end();
@@ -129,6 +133,12 @@ mod tests {
             fold_empty_subqueries(psql),
             "SELECT a.attname,\n  NULL,\n  a.attnotnull,\n  NULL AS attcollation\nFROM pg_catalog.pg_attribute a"
         );
+    }
+
+    #[test]
+    fn derived_tables_stay() {
+        let sql = "SELECT t.a FROM pg_type t LEFT OUTER JOIN (SELECT e.enumtypid FROM pg_catalog.pg_enum e GROUP BY e.enumtypid) AS l ON t.oid = l.enumtypid";
+        assert_eq!(fold_empty_subqueries(sql), sql);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod build;
 pub mod empty;
 pub mod functions;
+pub mod postgres_sql;
 pub mod route;
 pub mod tables;
 pub mod types;
@@ -111,6 +112,7 @@ impl PgCatalog {
             ("lc_ctype", "C.UTF-8"),
             ("lc_messages", "C.UTF-8"),
             ("max_identifier_length", "63"),
+            ("max_index_keys", "32"),
             ("search_path", "\"$user\", public"),
             ("server_encoding", "UTF8"),
             ("server_version", SERVER_VERSION),
@@ -199,7 +201,7 @@ impl PgCatalog {
     async fn query(&self, session: &Session, sql: &str) -> Result<StatementResult, CatalogError> {
         let relations = Arc::new(relations(session).await?);
         let ctx = self.context(relations)?;
-        let text = empty::fold_empty_subqueries(&rewrite(sql));
+        let text = postgres_sql::rewrite_expressions(&empty::fold_empty_subqueries(&rewrite(sql)));
         debug!(sql = %text, "catalog query rewritten");
         let frame = ctx.sql(&text).await?;
         let schema = Arc::new(frame.schema().as_arrow().clone());

@@ -51,6 +51,7 @@ const CATALOG_RELATIONS: &[&str] = &[
     "pg_tablespace",
     "pg_collation",
     "pg_inherits",
+    "pg_opclass",
 ];
 
 /// Functions whose call marks a FROM-less SELECT as one for the catalog views.
@@ -76,6 +77,9 @@ const SESSION_FUNCTIONS: &[&str] = &[
     "pg_encoding_to_char",
     "format_type",
     "to_regclass",
+    "to_regtype",
+    "to_regproc",
+    "to_regnamespace",
     "obj_description",
     "col_description",
 ];
@@ -179,11 +183,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // Collations are not modelled: every text compares bytewise.
         rule(r#"(?i)\s+COLLATE\s+(?:pg_catalog\.)?"?[A-Za-z_]+"?"#, ""),
-        // Casts to OID-alias types: the catalog's oids are plain integers here.
-        rule(
-            r"(?i)::\s*(?:pg_catalog\.)?(?:regclass|regtype|regproc|regprocedure|regnamespace|regrole|regoper|oid)\b",
-            "::BIGINT",
-        ),
+        // Oids are plain integers here; casts to the oid alias types (regclass ...) are
+        // rewritten on the parsed statement (postgres_sql.rs).
+        rule(r"(?i)::\s*(?:pg_catalog\.)?oid\b", "::BIGINT"),
         rule(
             r"(?i)::\s*(?:pg_catalog\.)?(?:name|bpchar|\x22char\x22)\b",
             "::TEXT",
@@ -275,8 +277,8 @@ mod tests {
             "WHERE c.relname  ~  '^(orders)$'"
         );
         assert_eq!(
-            rewrite("SELECT '16384'::pg_catalog.oid, 'x'::regclass"),
-            "SELECT '16384'::BIGINT, 'x'::BIGINT"
+            rewrite("SELECT '16384'::pg_catalog.oid, 'x'::pg_catalog.regclass"),
+            "SELECT '16384'::BIGINT, 'x'::regclass"
         );
         assert_eq!(
             rewrite("SELECT pg_catalog.format_type(a.atttypid, a.atttypmod)"),

@@ -53,7 +53,98 @@ impl Relation {
     pub fn oid(&self) -> i64 {
         relation_oid(&self.name)
     }
+
+    /// The columns of its primary key, as (attnum, name): a table's key columns. A stream has
+    /// none: its key is not unique.
+    pub fn primary_key(&self) -> Vec<(i64, &str)> {
+        if !self.is_table {
+            return Vec::new();
+        }
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, key))| *key)
+            .map(|(i, (name, _, _))| (i as i64 + 1, name.as_str()))
+            .collect()
+    }
+
+    /// The name of its primary key's index and constraint, as Postgres names them.
+    pub fn pkey_name(&self) -> String {
+        format!("{}_pkey", self.name)
+    }
+
+    /// The oid of its primary key's index (a relation of kind `i`).
+    pub fn pkey_index_oid(&self) -> i64 {
+        relation_oid(&format!("{}\0index", self.name))
+    }
+
+    /// The oid of its primary key constraint.
+    pub fn pkey_constraint_oid(&self) -> i64 {
+        relation_oid(&format!("{}\0constraint", self.name))
+    }
+
+    /// `pg_get_indexdef` of its primary key's index.
+    pub fn pkey_index_def(&self) -> String {
+        let columns: Vec<&str> = self.primary_key().into_iter().map(|(_, n)| n).collect();
+        format!(
+            "CREATE UNIQUE INDEX {} ON public.{} USING btree ({})",
+            quote(&self.pkey_name()),
+            quote(&self.name),
+            columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    /// `pg_get_constraintdef` of its primary key.
+    pub fn pkey_constraint_def(&self) -> String {
+        let columns: Vec<String> = self
+            .primary_key()
+            .into_iter()
+            .map(|(_, n)| quote(n))
+            .collect();
+        format!("PRIMARY KEY ({})", columns.join(", "))
+    }
 }
+
+/// `name` as an SQL identifier: bare when Postgres would print it bare, else quoted.
+pub fn quote(name: &str) -> String {
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if bare {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// The oids the catalog relations have in PostgreSQL (`'pg_class'::regclass`).
+pub const CATALOG_RELATION_OIDS: &[(&str, i64)] = &[
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_database", 1262),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_constraint", 2606),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_namespace", 2615),
+    ("pg_rewrite", 2618),
+    ("pg_trigger", 2620),
+    ("pg_collation", 3456),
+    ("pg_enum", 3501),
+    ("pg_range", 3541),
+];
 
 /// The oid the relation called `name` gets (FNV-1a of the name, in 2^30 oids from 20000).
 pub fn relation_oid(name: &str) -> i64 {
@@ -319,46 +410,74 @@ const IS_VIEWS: Columns = &[
     ("is_insertable_into", Col::Text),
 ];
 
+const INDEX: Columns = &[
+    ("indexrelid", Col::Oid),
+    ("indrelid", Col::Oid),
+    ("indnatts", Col::Small),
+    ("indnkeyatts", Col::Small),
+    ("indisunique", Col::Bool),
+    ("indnullsnotdistinct", Col::Bool),
+    ("indisprimary", Col::Bool),
+    ("indisexclusion", Col::Bool),
+    ("indimmediate", Col::Bool),
+    ("indisclustered", Col::Bool),
+    ("indisvalid", Col::Bool),
+    ("indcheckxmin", Col::Bool),
+    ("indisready", Col::Bool),
+    ("indislive", Col::Bool),
+    ("indisreplident", Col::Bool),
+    ("indkey", Col::SmallArray),
+    ("indcollation", Col::OidArray),
+    ("indclass", Col::OidArray),
+    ("indoption", Col::SmallArray),
+    ("indexprs", Col::Text),
+    ("indpred", Col::Text),
+];
+
+const CONSTRAINT: Columns = &[
+    ("oid", Col::Oid),
+    ("conname", Col::Text),
+    ("connamespace", Col::Oid),
+    ("contype", Col::Text),
+    ("condeferrable", Col::Bool),
+    ("condeferred", Col::Bool),
+    ("convalidated", Col::Bool),
+    ("conrelid", Col::Oid),
+    ("contypid", Col::Oid),
+    ("conindid", Col::Oid),
+    ("conparentid", Col::Oid),
+    ("confrelid", Col::Oid),
+    ("confupdtype", Col::Text),
+    ("confdeltype", Col::Text),
+    ("confmatchtype", Col::Text),
+    ("conislocal", Col::Bool),
+    ("coninhcount", Col::Int),
+    ("connoinherit", Col::Bool),
+    ("conkey", Col::SmallArray),
+    ("confkey", Col::SmallArray),
+    ("conpfeqop", Col::OidArray),
+    ("conppeqop", Col::OidArray),
+    ("conffeqop", Col::OidArray),
+    ("conexclop", Col::OidArray),
+    ("conbin", Col::Text),
+];
+
 /// Catalogs Sluice has no objects of: empty, with the columns the queries of psql and common
 /// drivers name, so their joins and subqueries plan and find nothing.
 const EMPTY: &[(&str, &str, Columns)] = &[
     (
         "pg_catalog",
-        "pg_index",
-        &[
-            ("indexrelid", Col::Oid),
-            ("indrelid", Col::Oid),
-            ("indnatts", Col::Small),
-            ("indnkeyatts", Col::Small),
-            ("indisunique", Col::Bool),
-            ("indisprimary", Col::Bool),
-            ("indisexclusion", Col::Bool),
-            ("indimmediate", Col::Bool),
-            ("indisclustered", Col::Bool),
-            ("indisvalid", Col::Bool),
-            ("indisreplident", Col::Bool),
-            ("indkey", Col::Text),
-            ("indnullsnotdistinct", Col::Bool),
-        ],
-    ),
-    (
-        "pg_catalog",
-        "pg_constraint",
+        "pg_opclass",
         &[
             ("oid", Col::Oid),
-            ("conname", Col::Text),
-            ("connamespace", Col::Oid),
-            ("contype", Col::Text),
-            ("conrelid", Col::Oid),
-            ("conindid", Col::Oid),
-            ("confrelid", Col::Oid),
-            ("conparentid", Col::Oid),
-            ("condeferrable", Col::Bool),
-            ("condeferred", Col::Bool),
-            ("convalidated", Col::Bool),
-            ("conislocal", Col::Bool),
-            ("conkey", Col::TextArray),
-            ("confkey", Col::TextArray),
+            ("opcmethod", Col::Oid),
+            ("opcname", Col::Text),
+            ("opcnamespace", Col::Oid),
+            ("opcowner", Col::Oid),
+            ("opcfamily", Col::Oid),
+            ("opcintype", Col::Oid),
+            ("opcdefault", Col::Bool),
+            ("opckeytype", Col::Oid),
         ],
     ),
     (
@@ -422,7 +541,7 @@ const EMPTY: &[(&str, &str, Columns)] = &[
             ("polrelid", Col::Oid),
             ("polcmd", Col::Text),
             ("polpermissive", Col::Bool),
-            ("polroles", Col::TextArray),
+            ("polroles", Col::OidArray),
             ("polqual", Col::Text),
             ("polwithcheck", Col::Text),
         ],
@@ -552,6 +671,13 @@ pub fn catalog_tables(
             attribute_rows(relations),
         )?,
         table("pg_catalog", "pg_type", TYPE, type_rows())?,
+        table("pg_catalog", "pg_index", INDEX, index_rows(relations))?,
+        table(
+            "pg_catalog",
+            "pg_constraint",
+            CONSTRAINT,
+            constraint_rows(relations),
+        )?,
         table("pg_catalog", "pg_database", DATABASE_COLS, database_rows())?,
         table(
             "pg_catalog",
@@ -629,46 +755,138 @@ fn namespace_rows() -> Vec<Vec<V>> {
     .collect()
 }
 
-fn class_rows(relations: &[Relation]) -> Vec<Vec<V>> {
+/// A table's primary key index as a relation of kind `i`.
+fn index_class_row(r: &Relation) -> Vec<V> {
+    let mut row = class_row(r);
+    row[0] = V::I(r.pkey_index_oid());
+    row[1] = r.pkey_name().into();
+    row[6] = V::I(BTREE_OID);
+    row[13] = V::B(false);
+    row[16] = "i".into();
+    row[17] = V::I(r.primary_key().len() as i64);
+    row
+}
+
+fn index_rows(relations: &[Relation]) -> Vec<Vec<V>> {
     relations
         .iter()
+        .filter(|r| !r.primary_key().is_empty())
         .map(|r| {
-            let kind = if r.is_table { "r" } else { "v" };
+            let key: Vec<i64> = r.primary_key().iter().map(|(n, _)| *n).collect();
+            let n = key.len() as i64;
             vec![
+                V::I(r.pkey_index_oid()),
                 V::I(r.oid()),
-                r.name.as_str().into(),
+                V::I(n),
+                V::I(n),
+                V::B(true),
+                V::B(false),
+                V::B(true),
+                V::B(false),
+                V::B(true),
+                V::B(false),
+                V::B(true),
+                V::B(false),
+                V::B(true),
+                V::B(true),
+                V::B(false),
+                V::L(key.clone()),
+                V::L(vec![0; key.len()]),
+                V::L(vec![0; key.len()]),
+                V::L(vec![0; key.len()]),
+                V::Null,
+                V::Null,
+            ]
+        })
+        .collect()
+}
+
+fn constraint_rows(relations: &[Relation]) -> Vec<Vec<V>> {
+    relations
+        .iter()
+        .filter(|r| !r.primary_key().is_empty())
+        .map(|r| {
+            let key: Vec<i64> = r.primary_key().iter().map(|(n, _)| *n).collect();
+            vec![
+                V::I(r.pkey_constraint_oid()),
+                r.pkey_name().into(),
                 V::I(PUBLIC_OID),
-                V::I(0),
-                V::I(0),
-                V::I(ROLE_OID),
-                V::I(if r.is_table { 2 } else { 0 }),
-                V::I(0),
-                V::I(0),
-                V::I(0),
-                V::F(-1.0),
-                V::I(0),
-                V::I(0),
-                V::B(false),
-                V::B(false),
                 "p".into(),
-                kind.into(),
-                V::I(r.columns.len() as i64),
-                V::I(0),
-                V::B(false),
-                V::B(false),
-                V::B(false),
                 V::B(false),
                 V::B(false),
                 V::B(true),
-                "d".into(),
-                V::B(false),
+                V::I(r.oid()),
                 V::I(0),
+                V::I(r.pkey_index_oid()),
+                V::I(0),
+                V::I(0),
+                " ".into(),
+                " ".into(),
+                " ".into(),
+                V::B(true),
+                V::I(0),
+                V::B(true),
+                V::L(key),
+                V::Null,
+                V::Null,
+                V::Null,
                 V::Null,
                 V::Null,
                 V::Null,
             ]
         })
         .collect()
+}
+
+/// The oid of the btree access method (every index here is one).
+pub const BTREE_OID: i64 = 403;
+
+fn class_rows(relations: &[Relation]) -> Vec<Vec<V>> {
+    let mut rows: Vec<Vec<V>> = relations.iter().map(class_row).collect();
+    rows.extend(
+        relations
+            .iter()
+            .filter(|r| !r.primary_key().is_empty())
+            .map(index_class_row),
+    );
+    rows
+}
+
+fn class_row(r: &Relation) -> Vec<V> {
+    let kind = if r.is_table { "r" } else { "v" };
+    vec![
+        V::I(r.oid()),
+        r.name.as_str().into(),
+        V::I(PUBLIC_OID),
+        V::I(0),
+        V::I(0),
+        V::I(ROLE_OID),
+        V::I(if r.is_table { 2 } else { 0 }),
+        V::I(0),
+        V::I(0),
+        V::I(0),
+        V::F(-1.0),
+        V::I(0),
+        V::I(0),
+        V::B(!r.primary_key().is_empty()),
+        V::B(false),
+        "p".into(),
+        kind.into(),
+        V::I(r.columns.len() as i64),
+        V::I(0),
+        V::B(false),
+        V::B(false),
+        V::B(false),
+        V::B(false),
+        V::B(false),
+        V::B(true),
+        "d".into(),
+        V::B(false),
+        V::I(0),
+        V::Null,
+        V::Null,
+        V::Null,
+    ]
 }
 
 fn attribute_rows(relations: &[Relation]) -> Vec<Vec<V>> {
@@ -737,10 +955,11 @@ fn type_rows() -> Vec<Vec<V>> {
                 "-".into(),
                 V::I(element.map_or(0, |e| i64::from(e.oid()))),
                 V::I(array.map_or(0, |a| i64::from(a.oid()))),
-                format!("{}in", t.name()).into(),
-                format!("{}out", t.name()).into(),
-                format!("{}recv", t.name()).into(),
-                format!("{}send", t.name()).into(),
+                // Arrays read and write through array_in / array_out, as in Postgres.
+                proc_name(t, element.is_some(), "in").into(),
+                proc_name(t, element.is_some(), "out").into(),
+                proc_name(t, element.is_some(), "recv").into(),
+                proc_name(t, element.is_some(), "send").into(),
                 "i".into(),
                 "p".into(),
                 V::B(false),
@@ -753,6 +972,15 @@ fn type_rows() -> Vec<Vec<V>> {
             ]
         })
         .collect()
+}
+
+/// The name of type `t`'s I/O function `suffix` (`int4in`, `array_out`).
+fn proc_name(t: &Type, is_array: bool, suffix: &str) -> String {
+    if is_array {
+        format!("array_{suffix}")
+    } else {
+        format!("{}{suffix}", t.name())
+    }
 }
 
 /// `typcategory`, `typlen`, `typbyval` of `t`.
@@ -844,12 +1072,20 @@ fn role_rows() -> Vec<Vec<V>> {
 }
 
 fn am_rows() -> Vec<Vec<V>> {
-    vec![vec![
-        V::I(2),
-        "heap".into(),
-        "heap_tableam_handler".into(),
-        "t".into(),
-    ]]
+    vec![
+        vec![
+            V::I(2),
+            "heap".into(),
+            "heap_tableam_handler".into(),
+            "t".into(),
+        ],
+        vec![
+            V::I(BTREE_OID),
+            "btree".into(),
+            "bthandler".into(),
+            "i".into(),
+        ],
+    ]
 }
 
 fn pg_tables_rows(relations: &[Relation]) -> Vec<Vec<V>> {
