@@ -12,6 +12,7 @@ pub mod compaction;
 
 pub mod flush;
 pub mod index;
+pub mod inflate;
 pub mod partition;
 pub mod producer_state;
 pub mod records;
@@ -19,6 +20,7 @@ pub mod recovery;
 pub mod retention;
 pub mod segment;
 pub mod truncate;
+pub mod validator;
 
 use std::io::Write;
 use std::path::Path;
