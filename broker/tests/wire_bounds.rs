@@ -181,3 +181,41 @@ fn produce_request_with_huge_topic_and_partition_counts_is_refused() {
     b.put_i32(i32::MAX);
     assert!(ProduceRequest::decode(&mut b.freeze(), 7).is_err());
 }
+
+/// Found by the `record_batch` fuzz target (fuzz/regressions/record_batch/crash-7cb6d7e3...):
+/// a record whose timestamp delta overflows the batch's base timestamp panicked the decoder
+/// ("attempt to add with overflow"). Kafka's reader wraps; so does the patched decoder, and the
+/// log validator refuses such a record.
+#[test]
+fn timestamp_and_offset_deltas_that_overflow_do_not_panic() {
+    let mut body = BytesMut::new();
+    body.put_i8(0); // attributes
+    // timestamp delta i64::MAX (zigzag varlong)
+    let mut z = (i64::MAX as u64) << 1;
+    while z >= 0x80 {
+        body.put_u8((z as u8) | 0x80);
+        z >>= 7;
+    }
+    body.put_u8(z as u8);
+    put_varint(&mut body, i32::MAX); // offset delta
+    put_varint(&mut body, -1); // key
+    put_varint(&mut body, -1); // value
+    put_varint(&mut body, 0); // headers
+    let mut rec = BytesMut::new();
+    put_varint(&mut rec, body.len() as i32);
+    rec.put_slice(&body);
+    let mut b = batch(&rec, 1);
+    let bytes = b.clone();
+    let set = RecordBatchDecoder::decode(&mut b).unwrap();
+    assert_eq!(set.records[0].timestamp, 1_000i64.wrapping_add(i64::MAX));
+
+    let header = sluice_broker::log::batch::validate_batch(&bytes).unwrap();
+    let e = sluice_broker::log::validator::check_batch(
+        &bytes,
+        &header,
+        &sluice_broker::TopicConfig::default(),
+        1_000,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), 87, "{e}");
+}

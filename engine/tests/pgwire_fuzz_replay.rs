@@ -1,6 +1,7 @@
 //! Replays the saved inputs of the `pg_frontend` fuzz target (`fuzz/regressions/pg_frontend/`)
-//! through pgwire's frontend decoder exactly as the target does: the bytes decoded as a
-//! connection awaiting SSL negotiation, awaiting startup, and after startup. Every input must
+//! through pgwire's frontend decoder exactly as the target does: from each starting state
+//! (awaiting SSL negotiation, awaiting startup, after startup), moving through the states as the
+//! server codec does. Every input must
 //! decode or fail with an error, never panic.
 
 use std::path::PathBuf;
@@ -16,8 +17,26 @@ fn decode_all(data: &[u8]) -> usize {
         ctx.awaiting_frontend_ssl = ssl;
         ctx.awaiting_frontend_startup = startup;
         let mut buf = BytesMut::from(data);
-        while let Ok(Some(_)) = PgWireFrontendMessage::decode(&mut buf, &ctx) {
-            decoded += 1;
+        // As the server codec does: SSL negotiation, then startup, then messages. A decode that
+        // neither consumed bytes nor moved the state would loop forever: stop there.
+        loop {
+            let before = (buf.len(), ctx.awaiting_frontend_ssl, ctx.awaiting_frontend_startup);
+            let decoded_one = PgWireFrontendMessage::decode(&mut buf, &ctx);
+            if matches!(decoded_one, Ok(Some(_))) {
+                decoded += 1;
+            }
+            match decoded_one {
+                Ok(Some(PgWireFrontendMessage::SslNegotiation(_))) => ctx.awaiting_frontend_ssl = false,
+                Ok(Some(PgWireFrontendMessage::Startup(_)))
+                | Ok(Some(PgWireFrontendMessage::CancelRequest(_))) => {
+                    ctx.awaiting_frontend_startup = false
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+            if (buf.len(), ctx.awaiting_frontend_ssl, ctx.awaiting_frontend_startup) == before {
+                break;
+            }
         }
     }
     decoded

@@ -1,7 +1,7 @@
 //! Postgres frontend messages through pgwire's decoder as the engine's listener uses it
 //! (`PgWireMessageServerCodec` calls `PgWireFrontendMessage::decode` with the connection's
-//! state): the same bytes are decoded as a connection awaiting SSL negotiation, awaiting the
-//! startup message, and after startup. Mirrored by `engine/tests/pgwire_fuzz_replay.rs`.
+//! state): the same bytes are decoded from each starting state (awaiting SSL negotiation,
+//! awaiting the startup message, after startup), moving through the states as the codec does. Mirrored by `engine/tests/pgwire_fuzz_replay.rs`.
 #![no_main]
 
 use bytes::BytesMut;
@@ -14,6 +14,22 @@ fuzz_target!(|data: &[u8]| {
         ctx.awaiting_frontend_ssl = ssl;
         ctx.awaiting_frontend_startup = startup;
         let mut buf = BytesMut::from(data);
-        while let Ok(Some(_)) = PgWireFrontendMessage::decode(&mut buf, &ctx) {}
+        // As the server codec does: SSL negotiation, then startup, then messages. A decode that
+        // neither consumed bytes nor moved the state would loop forever: stop there.
+        loop {
+            let before = (buf.len(), ctx.awaiting_frontend_ssl, ctx.awaiting_frontend_startup);
+            match PgWireFrontendMessage::decode(&mut buf, &ctx) {
+                Ok(Some(PgWireFrontendMessage::SslNegotiation(_))) => ctx.awaiting_frontend_ssl = false,
+                Ok(Some(PgWireFrontendMessage::Startup(_)))
+                | Ok(Some(PgWireFrontendMessage::CancelRequest(_))) => {
+                    ctx.awaiting_frontend_startup = false
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+            if (buf.len(), ctx.awaiting_frontend_ssl, ctx.awaiting_frontend_startup) == before {
+                break;
+            }
+        }
     }
 });

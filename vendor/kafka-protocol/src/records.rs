@@ -690,11 +690,12 @@ impl Record {
         types::Int8.encode(buf, 0)?;
 
         // Timestamp delta
-        let timestamp_delta = self.timestamp - min_timestamp;
+        // Sluice patch: wrapping (the decoder wraps back), so no pair of timestamps panics.
+        let timestamp_delta = self.timestamp.wrapping_sub(min_timestamp);
         types::VarLong.encode(buf, timestamp_delta)?;
 
         // Offset delta
-        let offset_delta = self.offset - min_offset;
+        let offset_delta = self.offset.wrapping_sub(min_offset);
         if offset_delta > i32::MAX as i64 || offset_delta < i32::MIN as i64 {
             bail!(
                 "Timestamps within batch are too far apart ({}, {})",
@@ -773,11 +774,12 @@ impl Record {
         total_size += types::Int8.compute_size(0)?;
 
         // Timestamp delta
-        let timestamp_delta = self.timestamp - min_timestamp;
+        // Sluice patch: wrapping (the decoder wraps back), so no pair of timestamps panics.
+        let timestamp_delta = self.timestamp.wrapping_sub(min_timestamp);
         total_size += types::VarLong.compute_size(timestamp_delta)?;
 
         // Offset delta
-        let offset_delta = self.offset - min_offset;
+        let offset_delta = self.offset.wrapping_sub(min_offset);
         if offset_delta > i32::MAX as i64 || offset_delta < i32::MIN as i64 {
             bail!(
                 "Timestamps within batch are too far apart ({}, {})",
@@ -863,11 +865,12 @@ impl Record {
 
         // Timestamp delta
         let timestamp_delta: i64 = types::VarLong.decode(buf)?;
-        let timestamp = batch_decode_info.min_timestamp + timestamp_delta;
+        // Sluice patch: wrapping, as Kafka's Java reader does (a peer's delta must not panic).
+        let timestamp = batch_decode_info.min_timestamp.wrapping_add(timestamp_delta);
 
         // Offset delta
         let offset_delta: i32 = types::VarInt.decode(buf)?;
-        let offset = batch_decode_info.min_offset + offset_delta as i64;
+        let offset = batch_decode_info.min_offset.wrapping_add(offset_delta as i64);
         let sequence = batch_decode_info.base_sequence.wrapping_add(offset_delta);
 
         // Key
