@@ -15,6 +15,13 @@ pub type Result<T, E = BrokerError> = std::result::Result<T, E>;
 /// What went wrong in the broker, with the Kafka error code it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
+    /// A record's timestamp is outside `message.timestamp.before/after.max.ms`, or a producer set
+    /// LogAppendTime itself.
+    #[error("invalid timestamp: {0}")]
+    InvalidTimestamp(String),
+    /// A transactional batch from a producer without an open transaction.
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
     /// A record batch failed its CRC, had a bad magic byte or an impossible length.
     #[error("corrupt record batch: {0}")]
     CorruptMessage(String),
@@ -115,6 +122,8 @@ impl BrokerError {
             BrokerError::CorruptMessage(_) => ResponseError::CorruptMessage,
             BrokerError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
             BrokerError::InvalidRecord(_) => ResponseError::InvalidRecord,
+            BrokerError::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
+            BrokerError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
             BrokerError::UnknownTopic(_) | BrokerError::UnknownPartition { .. } => {
                 ResponseError::UnknownTopicOrPartition
             }

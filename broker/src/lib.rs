@@ -7,6 +7,8 @@
 pub mod broker;
 pub mod client;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod log;
 pub mod protocol;

@@ -56,6 +56,10 @@ pub struct TopicConfig {
     pub timestamp_type: TimestampType,
     /// `index.interval.bytes`: bytes between two entries of the sparse offset index.
     pub index_interval_bytes: u64,
+    /// `message.timestamp.before.max.ms`: how far in the past a CreateTime record may be.
+    pub message_timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms`: how far in the future a CreateTime record may be.
+    pub message_timestamp_after_max_ms: i64,
     /// The overrides this config was built from, by Kafka name (what `topic.json` stores).
     pub overrides: BTreeMap<String, String>,
 }
@@ -76,6 +80,8 @@ impl Default for TopicConfig {
             max_message_bytes: 1024 * 1024 + 12,
             timestamp_type: TimestampType::CreateTime,
             index_interval_bytes: 4096,
+            message_timestamp_before_max_ms: i64::MAX,
+            message_timestamp_after_max_ms: i64::MAX,
             overrides: BTreeMap::new(),
         }
     }
@@ -93,6 +99,8 @@ pub const CONFIG_NAMES: &[&str] = &[
     "max.message.bytes",
     "message.timestamp.type",
     "index.interval.bytes",
+    "message.timestamp.before.max.ms",
+    "message.timestamp.after.max.ms",
 ];
 
 fn parse_i64(name: &str, value: &str, min: i64) -> Result<i64> {
@@ -152,6 +160,14 @@ impl TopicConfig {
                 "index.interval.bytes",
                 self.index_interval_bytes.to_string(),
             ),
+            (
+                "message.timestamp.before.max.ms",
+                self.message_timestamp_before_max_ms.to_string(),
+            ),
+            (
+                "message.timestamp.after.max.ms",
+                self.message_timestamp_after_max_ms.to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -176,6 +192,12 @@ impl TopicConfig {
             "min.compaction.lag.ms" => self.min_compaction_lag_ms = parse_i64(name, value, 0)?,
             "max.message.bytes" => self.max_message_bytes = parse_i64(name, value, 0)? as usize,
             "index.interval.bytes" => self.index_interval_bytes = parse_i64(name, value, 0)? as u64,
+            "message.timestamp.before.max.ms" => {
+                self.message_timestamp_before_max_ms = parse_i64(name, value, 0)?
+            }
+            "message.timestamp.after.max.ms" => {
+                self.message_timestamp_after_max_ms = parse_i64(name, value, 0)?
+            }
             "cleanup.policy" => {
                 let mut policy = CleanupPolicy {
                     delete: false,

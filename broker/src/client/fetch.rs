@@ -14,7 +14,6 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::RecordBatchDecoder;
 
 use super::client::Client;
 use super::error::{ClientError, Result};
@@ -326,7 +325,7 @@ pub fn decode_records(
         if bytes.len() < total {
             break; // a partial batch at the end, cut by max_bytes
         }
-        let mut batch = bytes.split_to(total);
+        let batch = bytes.split_to(total);
         if batch.len() >= LAST_OFFSET_DELTA_AT + 4 {
             let base = (&batch[..8]).get_i64();
             let last_delta = (&batch[LAST_OFFSET_DELTA_AT..]).get_i32();
@@ -337,10 +336,12 @@ pub fn decode_records(
         {
             continue; // transaction markers are not user records
         }
-        let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| ClientError::Protocol {
-            api: "Fetch",
-            reason: format!("cannot decode a record batch of {topic}-{partition}: {e}"),
-        })?;
+        let max = crate::log::inflate::DEFAULT_MAX_INFLATED_BYTES;
+        let set =
+            crate::log::inflate::decode_batch(&batch, max).map_err(|e| ClientError::Protocol {
+                api: "Fetch",
+                reason: format!("cannot decode a record batch of {topic}-{partition}: {e}"),
+            })?;
         out.reserve(set.records.len());
         for record in set.records {
             if record.offset < from_offset || record.control {

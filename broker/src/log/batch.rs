@@ -220,6 +220,14 @@ pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// Sets the max timestamp (Kafka corrects a producer's to its records' largest) and recomputes
+/// the CRC.
+pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) {
+    batch[35..43].copy_from_slice(&max_timestamp.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[CRC_START..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Overwrites the base sequence and recomputes the CRC (used when the broker itself encodes a
 /// batch for a non-idempotent writer).
 pub(crate) fn set_base_sequence(batch: &mut [u8], base_sequence: i32) {

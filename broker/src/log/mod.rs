@@ -12,6 +12,7 @@ pub mod compaction;
 
 pub mod flush;
 pub mod index;
+pub mod inflate;
 pub mod partition;
 pub mod producer_state;
 pub mod records;
@@ -20,6 +21,7 @@ pub mod retention;
 pub mod segment;
 pub mod transactions;
 pub mod truncate;
+pub mod validator;
 
 use std::io::Write;
 use std::path::Path;

@@ -27,6 +27,7 @@ use crate::log::transactions::{
     AbortedTxn, AppendOrigin, ControlType, check_transactional_batch, encode_marker,
     parse_control_type,
 };
+use crate::log::validator;
 use crate::log::{AppendResult, Durability, Isolation, ReadResult, now_ms};
 use crate::topic::{TimestampType, TopicConfig};
 
@@ -244,7 +245,7 @@ impl PartitionLog {
             return Err(BrokerError::ShuttingDown);
         }
         self.flusher.check_healthy()?;
-        let parts = batch::split_batches(bytes)?;
+        let mut parts = batch::split_batches(bytes)?;
         let config = self.config.read().clone();
         for (_, h) in &parts {
             if h.size() > config.max_message_bytes {
@@ -259,25 +260,15 @@ impl PartitionLog {
                     segment_bytes: config.segment_bytes,
                 });
             }
-            if h.records_count < 1 || h.last_offset_delta != h.records_count - 1 {
-                return Err(BrokerError::CorruptMessage(format!(
-                    "batch declares {} records but a last offset delta of {}",
-                    h.records_count, h.last_offset_delta
-                )));
-            }
         }
-        if config.cleanup_policy.compact {
-            // Kafka refuses keyless records on a compacted topic (compaction could never keep
-            // them): the only place the append path decodes records.
-            for (range, _) in &parts {
-                let records = crate::log::records::decode_records(&bytes[range.clone()])?;
-                if records.iter().any(|r| r.key.is_none()) {
-                    return Err(BrokerError::InvalidRecord(format!(
-                        "topic '{}' is compacted (cleanup.policy=compact): every record needs a key",
-                        self.topic
-                    )));
-                }
-            }
+        // Kafka's LogValidator: counts, records, keys, timestamps, flags and producer fields, with
+        // compressed records inflated under max.message.bytes. It may re-encode a batch. The
+        // coordinator's markers are built here (and carry sequence -1, as Kafka's do): only
+        // client batches are validated, as Kafka skips validation for AppendOrigin.COORDINATOR.
+        if origin == AppendOrigin::Client
+            && validator::validate_append(bytes, &parts, &config, now_ms())?
+        {
+            parts = batch::split_batches(bytes)?;
         }
         let append_time = match config.timestamp_type {
             TimestampType::LogAppendTime => now_ms(),

@@ -8,11 +8,12 @@
 use bytes::{Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
 use crate::error::{BrokerError, Result};
 use crate::log::batch::{BatchHeader, HEADER_SIZE};
+use crate::log::inflate;
 
 /// A plain record (no producer id, no headers) with the given key, value and timestamp (ms).
 pub fn new_record(key: Option<&[u8]>, value: Option<&[u8]>, timestamp_ms: i64) -> Record {
@@ -115,9 +116,17 @@ pub(crate) fn encode_with(records: &[Record], compression: Compression) -> Resul
 }
 
 /// Decodes every record in a buffer of concatenated v2 batches (what [`crate::ReadResult`] holds),
-/// decompressing as needed. Records carry their absolute offsets; under LogAppendTime each
-/// record gets its batch's append time, as Kafka's clients do. A trailing partial batch is ignored.
+/// decompressing as needed (each batch may inflate to at most
+/// [`inflate::DEFAULT_MAX_INFLATED_BYTES`]). Records carry their absolute offsets; under
+/// LogAppendTime each record gets its batch's append time, as Kafka's clients do. A trailing
+/// partial batch is ignored.
 pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>> {
+    decode_records_capped(bytes, inflate::DEFAULT_MAX_INFLATED_BYTES)
+}
+
+/// [`decode_records`] with each batch's records allowed to inflate to at most `max_inflated`
+/// bytes (CORRUPT_MESSAGE beyond).
+pub fn decode_records_capped(bytes: &[u8], max_inflated: usize) -> Result<Vec<Record>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos + HEADER_SIZE <= bytes.len() {
@@ -126,9 +135,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<Vec<Record>> {
         if end > bytes.len() {
             break;
         }
-        let mut buf = Bytes::copy_from_slice(&bytes[pos..end]);
-        let set =
-            RecordBatchDecoder::decode(&mut buf).map_err(|e| BrokerError::Codec(e.to_string()))?;
+        let set = inflate::decode_batch(&bytes[pos..end], max_inflated)?;
         out.extend(set.records.into_iter().map(|mut r| {
             if r.timestamp_type == TimestampType::LogAppend {
                 r.timestamp = header.max_timestamp;

@@ -161,6 +161,23 @@ pub fn unsupported_frame(correlation_id: i32) -> BytesMut {
     buf
 }
 
+/// Decodes the body of a supported request exactly as [`dispatch`] does (the same message type
+/// at the version the client named) without running a handler; `None` for requests that
+/// [`dispatch`] answers without decoding (unknown keys, unsupported versions). The fuzz target
+/// `kafka_request` drives the whole decode path through this.
+pub fn decode_request(h: &Header) -> Result<Option<RequestKind>, DispatchError> {
+    let Some(key) = h
+        .api_key
+        .filter(|k| api_versions::is_supported(*k, h.version))
+    else {
+        return Ok(None);
+    };
+    let mut body = h.body.clone();
+    RequestKind::decode(key, &mut body, h.version)
+        .map(Some)
+        .map_err(|e| decode_err(Some(key), h.version, e))
+}
+
 macro_rules! route {
     ($ctx:expr, $h:expr, $key:expr, $req:ty, $handler:path) => {{
         let mut body = $h.body.clone();

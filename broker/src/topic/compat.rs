@@ -50,16 +50,6 @@ const ACCEPTED: &[(&str, Kind, &str)] = &[
     ("message.downconversion.enable", Kind::Bool, "true"),
     ("message.format.version", Kind::Text, "3.0-IV1"),
     (
-        "message.timestamp.after.max.ms",
-        Kind::Long(0),
-        "9223372036854775807",
-    ),
-    (
-        "message.timestamp.before.max.ms",
-        Kind::Long(0),
-        "9223372036854775807",
-    ),
-    (
         "message.timestamp.difference.max.ms",
         Kind::Long(0),
         "9223372036854775807",
