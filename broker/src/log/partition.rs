@@ -264,7 +264,7 @@ impl PartitionLog {
         // Kafka's LogValidator: counts, records, keys, timestamps, flags and producer fields, with
         // compressed records inflated under max.message.bytes. It may re-encode a batch. The
         // coordinator's markers are built here (and carry sequence -1, as Kafka's do): only
-        // client batches are validated, as Kafka skips validation for AppendOrigin.COORDINATOR.
+        // client batches are validated (Kafka accepts control batches only from the coordinator).
         if origin == AppendOrigin::Client
             && validator::validate_append(bytes, &parts, &config, now_ms())?
         {
