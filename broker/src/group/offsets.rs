@@ -13,7 +13,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use parking_lot::Mutex;
 use tracing::{info, warn};
 
-use crate::log::records::{decode_records, new_record};
+use crate::log::records::new_record;
 use crate::{Broker, BrokerError, Durability};
 
 /// The internal topic holding committed offsets.
@@ -63,34 +63,44 @@ impl OffsetStore {
         }
         let mut offsets = BTreeMap::new();
         let log = broker.partition(OFFSETS_TOPIC, 0)?;
-        let mut next = log.log_start_offset();
-        let end = log.high_watermark();
         let mut loaded = 0usize;
-        while next < end {
-            let read = log.read(next, 1024 * 1024)?;
-            if read.records.is_empty() {
-                break;
-            }
-            let records = decode_records(&read.records)?;
-            let Some(last) = records.last() else { break };
-            next = last.offset + 1;
-            for r in records {
-                let Some(key) = r.key.as_ref().and_then(|k| decode_key(k.clone())) else {
-                    continue;
-                };
-                match r.value.as_ref() {
-                    None => {
-                        offsets.remove(&key);
-                    }
-                    Some(v) => match decode_value(v.clone()) {
-                        Some(value) => {
-                            offsets.insert(key, value);
-                            loaded += 1;
-                        }
-                        None => warn!(group = %key.0, "unreadable committed offset skipped"),
-                    },
+        let mut unreadable = 0usize;
+        // Whatever does not decode is logged, counted and skipped: the server always starts.
+        let stats = log.replay(0, |r| {
+            let Some(raw_key) = r.key.as_ref() else {
+                unreadable += 1;
+                return;
+            };
+            let Some(key) = decode_key(raw_key.clone()) else {
+                // Group metadata (key version 2) is not stored by Sluice; anything else is junk.
+                if !is_group_metadata_key(raw_key) {
+                    unreadable += 1;
                 }
+                return;
+            };
+            match r.value.as_ref() {
+                None => {
+                    offsets.remove(&key);
+                }
+                Some(v) => match decode_value(v.clone()) {
+                    Some(value) => {
+                        offsets.insert(key, value);
+                        loaded += 1;
+                    }
+                    None => {
+                        warn!(group = %key.0, offset = r.offset, "unreadable committed offset skipped");
+                        unreadable += 1;
+                    }
+                },
             }
+        })?;
+        let skipped = unreadable + stats.skipped_records;
+        if skipped > 0 || stats.skipped_batches > 0 {
+            warn!(
+                skipped_records = skipped,
+                skipped_batches = stats.skipped_batches,
+                "records in __consumer_offsets that do not decode were skipped"
+            );
         }
         info!(records = loaded, "committed offsets loaded");
         Ok(OffsetStore {
@@ -233,6 +243,11 @@ pub fn encode_key(group: &str, topic: &str, partition: i32) -> BytesMut {
     put_str(&mut buf, topic);
     buf.put_i32(partition);
     buf
+}
+
+/// A Kafka group-metadata key (version 2), which Sluice neither writes nor needs.
+fn is_group_metadata_key(key: &[u8]) -> bool {
+    key.len() >= 2 && i16::from_be_bytes([key[0], key[1]]) == 2
 }
 
 fn decode_key(mut buf: Bytes) -> Option<Key> {

@@ -80,6 +80,9 @@ impl LogState {
 pub(crate) struct Maintenance {
     /// End offset of the cleanable range at the last compaction pass, and when it ran (ms).
     pub last_compaction: Option<(i64, i64)>,
+    /// Compaction maps keys from here on: everything before it was cleaned against a map of
+    /// all later keys at the time (Kafka's cleaner checkpoint; 0 after a restart).
+    pub first_dirty: i64,
 }
 
 /// One partition's log. Shared as `Arc<PartitionLog>` by the protocol layer, the engine and the
@@ -214,8 +217,8 @@ impl PartitionLog {
         if config.cleanup_policy.compact {
             // Kafka refuses keyless records on a compacted topic (compaction could never keep
             // them): the only place the append path decodes records.
-            for (range, _) in &parts {
-                let records = crate::log::records::decode_records(&bytes[range.clone()])?;
+            for (range, h) in &parts {
+                let records = crate::log::replay::decode_batch(h, &bytes[range.clone()])?;
                 if records.iter().any(|r| r.key.is_none()) {
                     return Err(BrokerError::InvalidRecord(format!(
                         "topic '{}' is compacted (cleanup.policy=compact): every record needs a key",
