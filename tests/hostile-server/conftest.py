@@ -104,6 +104,7 @@ def shared_server(tmp_path_factory):
     alive = srv.is_running()
     peak = vm_hwm_kb(srv.process.pid) if alive else None
     code = srv.stop()
+    print(f"\nshared server peak RSS (VmHWM): {peak} KiB")
     assert alive, f"the shared server died\n{srv.log_tail()}"
     assert peak is not None and peak < PEAK_RSS_LIMIT_KB, f"peak RSS {peak} KiB is over 1 GiB"
     assert code == 0, f"sluice server exited with code {code} after SIGTERM\n{srv.log_tail()}"
