@@ -28,6 +28,11 @@ use producer_ids::ProducerIdAllocator;
 /// Marker file written at the end of a clean shutdown and removed at start-up.
 pub const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
 
+/// Default of [`BrokerConfig::max_partitions_per_topic`].
+pub const DEFAULT_MAX_PARTITIONS_PER_TOPIC: i32 = 1000;
+/// Default of [`BrokerConfig::max_broker_partitions`].
+pub const DEFAULT_MAX_BROKER_PARTITIONS: i64 = 10_000;
+
 /// How the broker is set up.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -43,6 +48,16 @@ pub struct BrokerConfig {
     pub retention_check_interval: Duration,
     /// How often the background task compacts `cleanup.policy=compact` topics.
     pub compaction_interval: Duration,
+    /// Memory for compaction's map of the latest offset of each key, per pass (Kafka's
+    /// `log.cleaner.dedupe.buffer.size`, 128 MiB): a pass maps as many keys as fit and cleans
+    /// the segments they cover; the next pass goes on from there.
+    pub cleaner_dedupe_buffer_size: usize,
+    /// Most partitions one topic may have (CreateTopics, CreatePartitions): more is
+    /// INVALID_PARTITIONS, checked before anything is allocated.
+    pub max_partitions_per_topic: i32,
+    /// Most partitions the broker holds in all (KIP-578's `max.broker.partitions`): a creation
+    /// or growth past it is INVALID_PARTITIONS. Each partition keeps files open.
+    pub max_broker_partitions: i64,
 }
 
 impl BrokerConfig {
@@ -55,6 +70,9 @@ impl BrokerConfig {
             topic_defaults: TopicConfig::default(),
             retention_check_interval: Duration::from_secs(5 * 60),
             compaction_interval: Duration::from_secs(15),
+            cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
+            max_partitions_per_topic: DEFAULT_MAX_PARTITIONS_PER_TOPIC,
+            max_broker_partitions: DEFAULT_MAX_BROKER_PARTITIONS,
         }
     }
 }
@@ -175,8 +193,8 @@ impl Broker {
     /// DeleteRecords: moves a partition's log start offset to `offset` (-1 = high-water mark),
     /// deleting whole segments before it. Returns the new log start offset.
     pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64> {
-        self.partition(topic, partition)?
-            .delete_records_before(offset)
+        let log = self.partition(topic, partition)?;
+        off_runtime(|| log.delete_records_before(offset))
     }
 
     /// Every partition of every topic.
@@ -203,12 +221,17 @@ impl Broker {
     /// Compacts every partition of every `cleanup.policy=compact` topic now; returns the number
     /// of segments rewritten.
     pub async fn run_compaction_now(&self) -> Result<usize> {
-        self.on_every_partition("compaction", |p, now| Ok(p.compact(now)?.segments_cleaned))
-            .await
+        let budget = self.inner.config.cleaner_dedupe_buffer_size;
+        self.on_every_partition("compaction", move |p, now| {
+            Ok(p.compact_with_budget(now, budget)?.segments_cleaned)
+        })
+        .await
     }
 
     /// Runs the blocking cleaner step `step` (`what` names it in errors) on every partition,
-    /// off the async runtime, and sums the segments it reports.
+    /// off the async runtime, and sums the segments it reports. A partition whose step fails (or
+    /// panics) is logged and skipped; the others go on, as Kafka's cleaner marks one partition
+    /// uncleanable instead of stopping.
     async fn on_every_partition(
         &self,
         what: &'static str,
@@ -220,7 +243,24 @@ impl Broker {
         let parts = self.all_partitions();
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
-            parts.iter().try_fold(0, |n, p| Ok(n + step(p, now)?))
+            let mut total = 0;
+            for p in &parts {
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(p, now)));
+                match result {
+                    Ok(Ok(n)) => total += n,
+                    Ok(Err(BrokerError::ShuttingDown)) => return Err(BrokerError::ShuttingDown),
+                    Ok(Err(e)) => {
+                        tracing::error!(task = what, topic = %p.topic(), partition = p.partition(),
+                            error = %e, "partition skipped by the cleaner; the others go on");
+                    }
+                    Err(_) => {
+                        tracing::error!(task = what, topic = %p.topic(), partition = p.partition(),
+                            "the cleaner panicked on this partition; it is skipped");
+                    }
+                }
+            }
+            Ok(total)
         })
         .await
         .map_err(|e| BrokerError::Codec(format!("{what} task failed: {e}")))?
@@ -275,6 +315,19 @@ impl Broker {
         handle.spawn(background_loop(weak, every, "compaction", |b| {
             Box::pin(async move { b.run_compaction_now().await })
         }));
+    }
+}
+
+/// Runs blocking file work `f` (directory creation, fsyncs, renames) that async code called,
+/// without stalling the other tasks of the runtime worker it was called on: on a multi-threaded
+/// runtime the worker first hands its other tasks to another thread (`block_in_place`); on a
+/// current-thread runtime (tests) or outside a runtime `f` just runs.
+pub(crate) fn off_runtime<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 

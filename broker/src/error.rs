@@ -46,6 +46,14 @@ pub enum BrokerError {
     /// The partition count asked for is not at least 1.
     #[error("invalid partition count {0}: a topic needs at least one partition")]
     InvalidPartitions(i32),
+    /// A creation or growth would pass a partition limit (per topic or per broker).
+    #[error("{requested} partitions requested: {limit_name} is {limit}{detail}")]
+    TooManyPartitions {
+        requested: i64,
+        limit_name: &'static str,
+        limit: i64,
+        detail: String,
+    },
     /// CreatePartitions asked for no more partitions than the topic has (Kafka never shrinks).
     #[error(
         "topic '{topic}' has {current} partitions: a new partition count must be larger, not {requested}"
@@ -129,9 +137,9 @@ impl BrokerError {
             }
             BrokerError::TopicAlreadyExists(_) => ResponseError::TopicAlreadyExists,
             BrokerError::InvalidTopicName { .. } => ResponseError::InvalidTopicException,
-            BrokerError::InvalidPartitions(_) | BrokerError::PartitionsNotIncreased { .. } => {
-                ResponseError::InvalidPartitions
-            }
+            BrokerError::InvalidPartitions(_)
+            | BrokerError::PartitionsNotIncreased { .. }
+            | BrokerError::TooManyPartitions { .. } => ResponseError::InvalidPartitions,
             BrokerError::InvalidConfig { .. } => ResponseError::InvalidConfig,
             BrokerError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
             BrokerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,

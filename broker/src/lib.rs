@@ -20,5 +20,6 @@ pub use error::{BrokerError, Result};
 pub use kafka_protocol::records::Record;
 pub use log::compaction::CompactionStats;
 pub use log::records::{decode_records, encode_records, new_record};
+pub use log::replay::ReplayStats;
 pub use log::{AppendResult, Durability, Isolation, LEADER_EPOCH, PartitionLog, ReadResult};
 pub use topic::{CleanupPolicy, TimestampType, TopicConfig, TopicMeta};

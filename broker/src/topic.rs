@@ -318,6 +318,20 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The prefix of Sluice's own internal topics (`_sluice_commands`, `_sluice_query_offsets` ...).
+pub const SLUICE_INTERNAL_PREFIX: &str = "_sluice_";
+
+/// Is `name` an internal topic: Kafka's `__consumer_offsets` and `__transaction_state`, or one of
+/// Sluice's `_sluice_*` topics? Only the broker's own in-process writers append to these; Kafka
+/// clients may read them but not produce to them, delete their records, change their configs or
+/// partitions, or delete or create them (Kafka's `Topic.isInternal` rule, widened to Sluice's
+/// prefix).
+pub fn is_internal_topic(name: &str) -> bool {
+    name == "__consumer_offsets"
+        || name == "__transaction_state"
+        || name.starts_with(SLUICE_INTERNAL_PREFIX)
+}
+
 /// Kafka's murmur2 hash (the Java client's `Utils.murmur2`, seed 0x9747b28c).
 pub fn murmur2(data: &[u8]) -> i32 {
     const SEED: u32 = 0x9747_b28c;

@@ -11,6 +11,7 @@
 //! pg-user = "analyst"
 //! pg-password = "s3cret"     # or leave it out and set SLUICE_PG_PASSWORD
 //! group-initial-rebalance-delay-ms = 3000
+//! max-connections = 1024      # limits: see docs/operations.md, "Security: limits"
 //! ```
 //!
 //! An unknown key or a value of the wrong type is an error that names the file, the line and
@@ -71,6 +72,48 @@ pub struct ServerArgs {
     /// Let anyone log in without a password even on a non-loopback --pg-addr.
     #[arg(long)]
     pub pg_insecure_no_auth: bool,
+    /// Kafka connections served at once (Kafka's max.connections); when all are taken a new client takes the slot of the connection idle longest [default: 1024].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Kafka connections served at once from one address (Kafka's max.connections.per.ip); more are closed [default: 1024].
+    #[arg(long)]
+    pub max_connections_per_ip: Option<usize>,
+    /// Close a Kafka connection with no request for this long (Kafka's connections.max.idle.ms) [default: 600000].
+    #[arg(long)]
+    pub connections_max_idle_ms: Option<u64>,
+    /// Close a Kafka connection whose request frame is not whole this long after its first byte, or that sends no request this long after connecting [default: 30000].
+    #[arg(long)]
+    pub request_read_timeout_ms: Option<u64>,
+    /// Largest Kafka request frame (Kafka's socket.request.max.bytes) [default: 104857600].
+    #[arg(long)]
+    pub socket_request_max_bytes: Option<usize>,
+    /// Most record bytes in one Fetch response (Kafka's fetch.max.bytes) [default: 57671680].
+    #[arg(long)]
+    pub fetch_max_bytes: Option<usize>,
+    /// Create unknown topics named in Metadata requests (Kafka's auto.create.topics.enable) [default: true].
+    #[arg(long)]
+    pub auto_create_topics_enable: Option<bool>,
+    /// Most partitions of one topic (CreateTopics, CreatePartitions) [default: 1000].
+    #[arg(long)]
+    pub max_partitions_per_topic: Option<i32>,
+    /// Most partitions on this broker in all (KIP-578's max.broker.partitions) [default: 10000].
+    #[arg(long)]
+    pub max_broker_partitions: Option<i64>,
+    /// Most members of one consumer group (Kafka's group.max.size) [default: 1000].
+    #[arg(long)]
+    pub group_max_size: Option<usize>,
+    /// Memory for compaction's key map per pass (Kafka's log.cleaner.dedupe.buffer.size) [default: 134217728].
+    #[arg(long)]
+    pub log_cleaner_dedupe_buffer_size: Option<usize>,
+    /// Postgres connections served at once; more get SQLSTATE 53300 [default: 256].
+    #[arg(long)]
+    pub pg_max_connections: Option<usize>,
+    /// Close a Postgres connection that has not finished its start-up (and login) this long after connecting [default: 30000].
+    #[arg(long)]
+    pub pg_startup_timeout_ms: Option<u64>,
+    /// Largest Postgres message a client may send (a query's text, a Bind's parameters); larger ones get SQLSTATE 54000 [default: 67108864].
+    #[arg(long)]
+    pub pg_max_message_bytes: Option<usize>,
 }
 
 /// The `--config` file: the same settings as the flags, under the flags' names.
@@ -85,6 +128,20 @@ struct FileConfig {
     pg_user: Option<String>,
     pg_password: Option<String>,
     pg_insecure_no_auth: Option<bool>,
+    max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
+    connections_max_idle_ms: Option<u64>,
+    request_read_timeout_ms: Option<u64>,
+    socket_request_max_bytes: Option<usize>,
+    fetch_max_bytes: Option<usize>,
+    auto_create_topics_enable: Option<bool>,
+    max_partitions_per_topic: Option<i32>,
+    max_broker_partitions: Option<i64>,
+    group_max_size: Option<usize>,
+    log_cleaner_dedupe_buffer_size: Option<usize>,
+    pg_max_connections: Option<usize>,
+    pg_startup_timeout_ms: Option<u64>,
+    pg_max_message_bytes: Option<usize>,
 }
 
 impl FileConfig {
@@ -135,6 +192,28 @@ impl ServerArgs {
             .map_err(|e| CliError::Usage(e.to_string()))?;
         options.pg_insecure_no_auth =
             self.pg_insecure_no_auth || file.pg_insecure_no_auth.unwrap_or(false);
+        let limits = &mut options.limits;
+        macro_rules! pick {
+            ($field:ident) => {
+                if let Some(value) = self.$field.or(file.$field) {
+                    limits.$field = value;
+                }
+            };
+        }
+        pick!(max_connections);
+        pick!(max_connections_per_ip);
+        pick!(connections_max_idle_ms);
+        pick!(request_read_timeout_ms);
+        pick!(socket_request_max_bytes);
+        pick!(fetch_max_bytes);
+        pick!(auto_create_topics_enable);
+        pick!(max_partitions_per_topic);
+        pick!(max_broker_partitions);
+        pick!(group_max_size);
+        pick!(log_cleaner_dedupe_buffer_size);
+        pick!(pg_max_connections);
+        pick!(pg_startup_timeout_ms);
+        pick!(pg_max_message_bytes);
         options.group_initial_rebalance_delay = Duration::from_millis(
             self.group_initial_rebalance_delay_ms
                 .or(file.group_initial_rebalance_delay_ms)
@@ -180,6 +259,8 @@ mod tests {
             pg-user = "analyst"
             pg-password = "s3cret"
             group-initial-rebalance-delay-ms = 0
+            max-connections = 50
+            pg-max-message-bytes = 4096
             "#,
         );
         let args = ServerArgs {
@@ -196,6 +277,12 @@ mod tests {
             "the file's password is used"
         );
         assert_eq!(options.group_initial_rebalance_delay, Duration::ZERO);
+        assert_eq!(options.limits.max_connections, 50);
+        assert_eq!(options.limits.pg_max_message_bytes, 4096);
+        assert_eq!(
+            options.limits.connections_max_idle_ms, 600_000,
+            "defaults stay where neither says"
+        );
     }
 
     #[test]

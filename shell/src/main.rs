@@ -67,6 +67,8 @@ impl ScriptArgs {
     }
 }
 
+// Parsed once per run: the server variant's many optional flags cost nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server headless: the broker with its Kafka listener and the SQL engine with its

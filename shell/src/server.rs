@@ -14,7 +14,7 @@ use std::time::Duration;
 use sluice_broker::protocol::{ServerConfig, serve};
 use sluice_broker::{Broker, BrokerConfig};
 use sluice_engine::Engine;
-use sluice_engine::pgwire::{PgCredentials, PgServer, check_exposure};
+use sluice_engine::pgwire::{PgCredentials, PgLimits, PgServer, check_exposure};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tracing::info;
@@ -41,6 +41,94 @@ pub struct ServerOptions {
     pub pg_credentials: Option<PgCredentials>,
     /// Serve a non-loopback `pg_addr` without a password.
     pub pg_insecure_no_auth: bool,
+    /// What one client may hold or ask for (docs/operations.md, "Security: limits").
+    pub limits: Limits,
+}
+
+/// The server's limits on what clients may hold or ask for, under Kafka's names where Kafka
+/// has the setting (docs/operations.md, "Security: limits", lists each with its default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `max.connections`.
+    pub max_connections: usize,
+    /// `max.connections.per.ip`.
+    pub max_connections_per_ip: usize,
+    /// `connections.max.idle.ms`.
+    pub connections_max_idle_ms: u64,
+    /// A started request frame must be whole within this, and a new connection must send its
+    /// first request within it.
+    pub request_read_timeout_ms: u64,
+    /// `socket.request.max.bytes`.
+    pub socket_request_max_bytes: usize,
+    /// `fetch.max.bytes`.
+    pub fetch_max_bytes: usize,
+    /// `auto.create.topics.enable`.
+    pub auto_create_topics_enable: bool,
+    /// Most partitions of one topic.
+    pub max_partitions_per_topic: i32,
+    /// `max.broker.partitions` (KIP-578).
+    pub max_broker_partitions: i64,
+    /// `group.max.size`.
+    pub group_max_size: usize,
+    /// `log.cleaner.dedupe.buffer.size`.
+    pub log_cleaner_dedupe_buffer_size: usize,
+    /// Postgres connections served at once.
+    pub pg_max_connections: usize,
+    /// Time a Postgres client has to finish start-up and login.
+    pub pg_startup_timeout_ms: u64,
+    /// Largest Postgres message a client may send.
+    pub pg_max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let kafka = ServerConfig::default();
+        let broker = BrokerConfig::new(PathBuf::new());
+        let pg = PgLimits::default();
+        Limits {
+            max_connections: kafka.max_connections,
+            max_connections_per_ip: kafka.max_connections_per_ip,
+            connections_max_idle_ms: kafka.connections_max_idle.as_millis() as u64,
+            request_read_timeout_ms: kafka.request_read_timeout.as_millis() as u64,
+            socket_request_max_bytes: kafka.max_request_bytes,
+            fetch_max_bytes: kafka.fetch_max_bytes,
+            auto_create_topics_enable: kafka.auto_create_topics,
+            max_partitions_per_topic: broker.max_partitions_per_topic,
+            max_broker_partitions: broker.max_broker_partitions,
+            group_max_size: kafka.group.max_size,
+            log_cleaner_dedupe_buffer_size: broker.cleaner_dedupe_buffer_size,
+            pg_max_connections: pg.max_connections,
+            pg_startup_timeout_ms: pg.startup_timeout.as_millis() as u64,
+            pg_max_message_bytes: pg.max_message_bytes,
+        }
+    }
+}
+
+impl Limits {
+    fn apply_to_broker(&self, config: &mut BrokerConfig) {
+        config.max_partitions_per_topic = self.max_partitions_per_topic;
+        config.max_broker_partitions = self.max_broker_partitions;
+        config.cleaner_dedupe_buffer_size = self.log_cleaner_dedupe_buffer_size;
+    }
+
+    fn apply_to_listener(&self, config: &mut ServerConfig) {
+        config.max_connections = self.max_connections;
+        config.max_connections_per_ip = self.max_connections_per_ip;
+        config.connections_max_idle = Duration::from_millis(self.connections_max_idle_ms);
+        config.request_read_timeout = Duration::from_millis(self.request_read_timeout_ms);
+        config.max_request_bytes = self.socket_request_max_bytes;
+        config.fetch_max_bytes = self.fetch_max_bytes;
+        config.auto_create_topics = self.auto_create_topics_enable;
+        config.group.max_size = self.group_max_size;
+    }
+
+    fn pg(&self) -> PgLimits {
+        PgLimits {
+            max_connections: self.pg_max_connections,
+            startup_timeout: Duration::from_millis(self.pg_startup_timeout_ms),
+            max_message_bytes: self.pg_max_message_bytes,
+        }
+    }
 }
 
 impl ServerOptions {
@@ -54,6 +142,7 @@ impl ServerOptions {
             pg_addr: None,
             pg_credentials: None,
             pg_insecure_no_auth: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -88,14 +177,14 @@ impl LocalServer {
             context: format!("cannot create data directory {}", data_dir.display()),
             source,
         })?;
-        let broker = Broker::open(BrokerConfig::new(PathBuf::from(data_dir)))
-            .await
-            .map_err(|e| {
-                CliError::Server(format!(
-                    "cannot open the data directory {}: {e}",
-                    data_dir.display()
-                ))
-            })?;
+        let mut broker_config = BrokerConfig::new(PathBuf::from(data_dir));
+        options.limits.apply_to_broker(&mut broker_config);
+        let broker = Broker::open(broker_config).await.map_err(|e| {
+            CliError::Server(format!(
+                "cannot open the data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             CliError::Server(format!("cannot listen for Kafka clients on {addr}: {e}"))
         })?;
@@ -103,6 +192,7 @@ impl LocalServer {
             .local_addr()
             .map_err(|e| CliError::Server(format!("cannot read the listener's address: {e}")))?;
         let mut config = ServerConfig::default();
+        options.limits.apply_to_listener(&mut config);
         config.group.initial_rebalance_delay = options.group_initial_rebalance_delay;
         if let Some(advertised) = &options.advertised_addr {
             let (host, port) = parse_host_port(advertised)?;
@@ -180,7 +270,8 @@ async fn start_sql(
                 "cannot listen for Postgres clients on {pg_addr}: {e}"
             ))
         })?
-        .with_credentials(options.pg_credentials.clone());
+        .with_credentials(options.pg_credentials.clone())
+        .with_limits(options.limits.pg());
     let addr = server
         .local_addr()
         .map_err(|e| CliError::Server(format!("cannot read the listener's address: {e}")))?;

@@ -102,10 +102,15 @@ fn create_list_describe_produce_consume() {
         "retention.ms=60000",
     ]));
     assert!(out.contains("Created topic orders"), "{out}");
-    // The SQL engine's own topics (its command log and processing log) are there too.
+    // The engine's processing log is a user-visible topic; its command log `_sluice_commands`
+    // is internal, listed only with --include-internal.
     assert_eq!(
         lines(&ok(&server.topic(&["list"]))),
-        vec!["_sluice_commands", "orders", "sluice_processing_log"]
+        vec!["orders", "sluice_processing_log"]
+    );
+    assert!(
+        lines(&ok(&server.topic(&["list", "--include-internal"])))
+            .contains(&"_sluice_commands".to_string())
     );
 
     let keys: Vec<String> = (0..30).map(|i| format!("customer-{i}")).collect();
@@ -193,7 +198,7 @@ fn create_list_describe_produce_consume() {
     assert!(out.contains("Deleted topic orders"), "{out}");
     assert_eq!(
         lines(&ok(&server.topic(&["list"]))),
-        vec!["_sluice_commands", "sluice_processing_log"]
+        vec!["sluice_processing_log"]
     );
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::broker::{Broker, TopicEntry};
+use crate::broker::{Broker, TopicEntry, off_runtime};
 use crate::error::{BrokerError, Result};
 use crate::log::recovery::open_partition;
 use crate::log::{sync_dir, write_file_atomically};
@@ -34,6 +34,7 @@ impl Broker {
         if partitions < 1 {
             return Err(BrokerError::InvalidPartitions(partitions));
         }
+        self.check_partition_limits(partitions, i64::from(partitions))?;
         let config = self.inner.config.topic_defaults.with_overrides(configs)?;
         if self.inner.topics.read().contains_key(name) {
             return Err(BrokerError::TopicAlreadyExists(name.to_string()));
@@ -41,10 +42,8 @@ impl Broker {
         Ok((partitions, config))
     }
 
-    /// Creates a topic with `partitions` partitions (-1 means `default_partitions`) and Kafka-named
-    /// config overrides. INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG or
-    /// TOPIC_ALREADY_EXISTS when the request is wrong.
-    pub fn create_topic(
+    /// [`Broker::create_topic`] on the calling thread.
+    fn create_topic_now(
         &self,
         name: &str,
         partitions: i32,
@@ -90,9 +89,8 @@ impl Broker {
         Ok(meta)
     }
 
-    /// Deletes a topic and its data. Appends to its partitions fail from now on; readers holding
-    /// a partition finish what they are reading.
-    pub fn delete_topic(&self, name: &str) -> Result<()> {
+    /// [`Broker::delete_topic`] on the calling thread.
+    fn delete_topic_now(&self, name: &str) -> Result<()> {
         let _admin = self.inner.admin_lock.lock();
         let entry = self
             .inner
@@ -123,10 +121,8 @@ impl Broker {
         Ok(())
     }
 
-    /// Changes a topic's config overrides (IncrementalAlterConfigs): `set` adds or replaces
-    /// overrides, `remove` drops overrides back to the broker default. Validated as on create,
-    /// persisted in topic.json and in effect for the next append, retention or compaction pass.
-    pub fn alter_topic_config(
+    /// [`Broker::alter_topic_config`] on the calling thread.
+    fn alter_topic_config_now(
         &self,
         name: &str,
         set: &BTreeMap<String, String>,
@@ -185,11 +181,11 @@ impl Broker {
     /// topic exists and `total` is more than it has. Returns the current partition count.
     pub fn validate_create_partitions(&self, name: &str, total: i32) -> Result<i32> {
         let entry = self.entry(name)?;
-        Self::check_partition_increase(&entry.meta, total)?;
+        self.check_partition_increase(&entry.meta, total)?;
         Ok(entry.meta.partitions)
     }
 
-    fn check_partition_increase(meta: &TopicMeta, total: i32) -> Result<()> {
+    fn check_partition_increase(&self, meta: &TopicMeta, total: i32) -> Result<()> {
         if total <= meta.partitions {
             return Err(BrokerError::PartitionsNotIncreased {
                 topic: meta.name.clone(),
@@ -197,16 +193,46 @@ impl Broker {
                 requested: total,
             });
         }
+        self.check_partition_limits(total, i64::from(total) - i64::from(meta.partitions))
+    }
+
+    /// Refuses a topic of `topic_total` partitions, or `added` more partitions on this broker,
+    /// past the configured limits, before anything is allocated for them.
+    fn check_partition_limits(&self, topic_total: i32, added: i64) -> Result<()> {
+        let per_topic = self.inner.config.max_partitions_per_topic;
+        if topic_total > per_topic {
+            return Err(BrokerError::TooManyPartitions {
+                requested: i64::from(topic_total),
+                limit_name: "max.partitions.per.topic",
+                limit: i64::from(per_topic),
+                detail: String::new(),
+            });
+        }
+        let held: i64 = self
+            .inner
+            .topics
+            .read()
+            .values()
+            .map(|t| i64::from(t.meta.partitions))
+            .sum();
+        let limit = self.inner.config.max_broker_partitions;
+        if held + added > limit {
+            return Err(BrokerError::TooManyPartitions {
+                requested: added,
+                limit_name: "max.broker.partitions",
+                limit,
+                detail: format!(" and the broker already holds {held}"),
+            });
+        }
         Ok(())
     }
 
-    /// Grows a topic to `total` partitions (CreatePartitions). Kafka never shrinks a topic:
-    /// fewer or as many partitions as now is INVALID_PARTITIONS.
-    pub fn create_partitions(&self, name: &str, total: i32) -> Result<TopicMeta> {
+    /// [`Broker::create_partitions`] on the calling thread.
+    fn create_partitions_now(&self, name: &str, total: i32) -> Result<TopicMeta> {
         let _admin = self.inner.admin_lock.lock();
         let entry = self.entry(name)?;
         let current = entry.meta.partitions;
-        Self::check_partition_increase(&entry.meta, total)?;
+        self.check_partition_increase(&entry.meta, total)?;
         let dir = self.topics_dir().join(name);
         let mut logs = entry.partitions.clone();
         for p in current..total {
@@ -259,5 +285,43 @@ impl Broker {
             "syncing topics directory",
             self.topics_dir(),
         ))
+    }
+}
+
+impl Broker {
+    /// Creates a topic with `partitions` partitions (-1 means `default_partitions`) and Kafka-named
+    /// config overrides. INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_CONFIG or
+    /// TOPIC_ALREADY_EXISTS when the request is wrong. Runs its file work off the async runtime.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<TopicMeta> {
+        off_runtime(|| self.create_topic_now(name, partitions, configs))
+    }
+
+    /// Deletes a topic and its data. Appends to its partitions fail from now on; readers holding
+    /// a partition finish what they are reading.
+    pub fn delete_topic(&self, name: &str) -> Result<()> {
+        off_runtime(|| self.delete_topic_now(name))
+    }
+
+    /// Changes a topic's config overrides (IncrementalAlterConfigs): `set` adds or replaces
+    /// overrides, `remove` drops overrides back to the broker default. Validated as on create,
+    /// persisted in topic.json and in effect for the next append, retention or compaction pass.
+    pub fn alter_topic_config(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<TopicMeta> {
+        off_runtime(|| self.alter_topic_config_now(name, set, remove))
+    }
+
+    /// Grows a topic to `total` partitions (CreatePartitions). Kafka never shrinks a topic:
+    /// fewer or as many partitions as now is INVALID_PARTITIONS.
+    pub fn create_partitions(&self, name: &str, total: i32) -> Result<TopicMeta> {
+        off_runtime(|| self.create_partitions_now(name, total))
     }
 }

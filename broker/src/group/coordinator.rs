@@ -7,7 +7,7 @@
 //! expel members whose session timed out. Time is passed in (`now`), so every transition is
 //! testable without sleeping.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -115,6 +115,17 @@ impl Group {
     /// Is `member_id` in the group?
     pub fn has_member(&self, member_id: &str) -> bool {
         self.members.contains_key(member_id)
+    }
+
+    /// Members plus ids handed out with MEMBER_ID_REQUIRED and not used yet: what
+    /// `group.max.size` limits.
+    pub fn size_with_pending(&self) -> usize {
+        self.members.len() + self.pending.len()
+    }
+
+    /// Is `member_id` a member or an id handed out and not used yet?
+    pub fn knows(&self, member_id: &str) -> bool {
+        self.members.contains_key(member_id) || self.pending.contains_key(member_id)
     }
 
     /// Handle a JoinGroup.
@@ -230,11 +241,16 @@ impl Group {
     }
 
     fn shares_a_protocol(&self, protocols: &[(String, Bytes)]) -> bool {
-        protocols.iter().any(|(name, _)| {
-            self.members
-                .values()
-                .all(|m| m.protocols.iter().any(|(n, _)| n == name))
-        })
+        // Linear in the protocols of all members, whatever a client sends.
+        let mut candidates: HashSet<&str> = protocols.iter().map(|(n, _)| n.as_str()).collect();
+        for m in self.members.values() {
+            let theirs: HashSet<&str> = m.protocols.iter().map(|(n, _)| n.as_str()).collect();
+            candidates.retain(|n| theirs.contains(n));
+            if candidates.is_empty() {
+                return false;
+            }
+        }
+        !candidates.is_empty()
     }
 
     fn prepare_rebalance(&mut self, now: Instant) {
@@ -299,30 +315,32 @@ impl Group {
 
     /// Each member votes for its most preferred strategy among those every member supports.
     fn select_protocol(&self) -> Option<String> {
+        // Hash sets and maps keep this linear in the protocols of all members.
         let first = self.members.values().next()?;
-        let candidates: Vec<&String> = first
-            .protocols
-            .iter()
-            .map(|(n, _)| n)
-            .filter(|n| {
-                self.members
-                    .values()
-                    .all(|m| m.protocols.iter().any(|(x, _)| x == *n))
-            })
-            .collect();
-        let mut votes: Vec<(&String, usize)> = candidates.iter().map(|c| (*c, 0)).collect();
+        let mut supported: HashSet<&str> =
+            first.protocols.iter().map(|(n, _)| n.as_str()).collect();
+        for m in self.members.values().skip(1) {
+            let theirs: HashSet<&str> = m.protocols.iter().map(|(n, _)| n.as_str()).collect();
+            supported.retain(|n| theirs.contains(n));
+        }
+        let mut votes: HashMap<&str, usize> = HashMap::new();
         for m in self.members.values() {
-            if let Some((name, _)) = m.protocols.iter().find(|(n, _)| candidates.contains(&n))
-                && let Some(v) = votes.iter_mut().find(|(c, _)| *c == name)
+            if let Some((name, _)) = m
+                .protocols
+                .iter()
+                .find(|(n, _)| supported.contains(n.as_str()))
             {
-                v.1 += 1;
+                *votes.entry(name.as_str()).or_default() += 1;
             }
         }
-        let best = votes.iter().map(|(_, n)| *n).max()?;
-        votes
-            .into_iter()
-            .find(|(_, n)| *n == best)
-            .map(|(c, _)| c.clone())
+        let best = votes.values().copied().max()?;
+        // Ties go to the first member's preference order, as before.
+        first
+            .protocols
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .find(|n| votes.get(n) == Some(&best))
+            .map(str::to_string)
     }
 
     fn join_result(&self, member_id: &str) -> JoinResult {

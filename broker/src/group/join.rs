@@ -1,6 +1,7 @@
 //! JoinGroup: a member (re)joins its group and waits for the rebalance to assign a generation.
 //!
-//! Validation (group id, session timeout bounds) happens here; the state machine in
+//! Validation (group id, session timeout bounds, `group.max.size`, protocols per member) happens
+//! here; the state machine in
 //! [`super::coordinator`] decides who is leader and when the responses go out.
 
 use std::time::{Duration, Instant};
@@ -31,6 +32,9 @@ pub async fn handle(ctx: &Context, header: &Header, req: JoinGroupRequest) -> Jo
     if session < cfg.min_session_timeout || session > cfg.max_session_timeout {
         return fail(ResponseError::InvalidSessionTimeout);
     }
+    if req.protocols.len() > cfg.max_protocols_per_member {
+        return fail(ResponseError::InvalidRequest);
+    }
     // JoinGroup v0 has no rebalance timeout: Kafka uses the session timeout.
     let rebalance = if req.rebalance_timeout_ms > 0 {
         Duration::from_millis(req.rebalance_timeout_ms as u64)
@@ -56,9 +60,20 @@ pub async fn handle(ctx: &Context, header: &Header, req: JoinGroupRequest) -> Jo
             .collect(),
         require_known_member_id: header.version >= 4,
     };
-    let reply = ctx
-        .groups
-        .with_group(&group_id, |g| g.join(params, Instant::now()));
+    let max_size = cfg.max_size;
+    let reply = ctx.groups.with_group(&group_id, |g| {
+        // A new member (or a first join asking for an id) may not grow the group past
+        // group.max.size; known members may always rejoin.
+        let new = params.member_id.is_empty() || !g.knows(&params.member_id);
+        if new && g.size_with_pending() >= max_size {
+            Reply::Now(JoinResult::error(
+                ResponseError::GroupMaxSizeReached.code(),
+                params.member_id.clone(),
+            ))
+        } else {
+            g.join(params, Instant::now())
+        }
+    });
     let result = match reply {
         Reply::Now(r) => r,
         Reply::Later(rx) => {

@@ -18,7 +18,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use parking_lot::Mutex;
 use tracing::{info, warn};
 
-use crate::log::records::{decode_records, encode_transactional_records, new_record};
+use crate::log::records::{encode_transactional_records, new_record};
 use crate::{Broker, BrokerError, Durability};
 
 /// The internal topic holding committed offsets.
@@ -71,49 +71,61 @@ impl OffsetStore {
         let mut offsets = BTreeMap::new();
         let mut pending: HashMap<i64, Vec<(Key, CommittedOffset)>> = HashMap::new();
         let log = broker.partition(OFFSETS_TOPIC, 0)?;
-        let mut next = log.log_start_offset();
-        let end = log.high_watermark();
         let mut loaded = 0usize;
-        while next < end {
-            let read = log.read(next, 1024 * 1024)?;
-            if read.records.is_empty() {
-                break;
+        let mut unreadable = 0usize;
+        // Whatever does not decode is logged, counted and skipped: the server always starts.
+        let stats = log.replay(0, |r| {
+            if r.control {
+                // A transaction marker: key = version (0) + type (0 abort, 1 commit).
+                let commit = r.key.as_ref().is_some_and(|k| k.len() >= 4 && k[3] == 1);
+                let done = pending.remove(&r.producer_id).unwrap_or_default();
+                if commit {
+                    offsets.extend(done);
+                }
+                return;
             }
-            let records = decode_records(&read.records)?;
-            let Some(last) = records.last() else { break };
-            next = last.offset + 1;
-            for r in records {
-                if r.control {
-                    // A transaction marker: key = version (0) + type (0 abort, 1 commit).
-                    let commit = r.key.as_ref().is_some_and(|k| k.len() >= 4 && k[3] == 1);
-                    let done = pending.remove(&r.producer_id).unwrap_or_default();
-                    if commit {
-                        offsets.extend(done);
-                    }
-                    continue;
+            let Some(raw_key) = r.key.as_ref() else {
+                unreadable += 1;
+                return;
+            };
+            let Some(key) = decode_key(raw_key.clone()) else {
+                // Group metadata (key version 2) is not stored by Sluice; anything else is junk.
+                if !is_group_metadata_key(raw_key) {
+                    unreadable += 1;
                 }
-                let Some(key) = r.key.as_ref().and_then(|k| decode_key(k.clone())) else {
-                    continue;
-                };
-                if r.transactional {
-                    if let Some(value) = r.value.as_ref().and_then(|v| decode_value(v.clone())) {
-                        pending.entry(r.producer_id).or_default().push((key, value));
-                    }
-                    continue;
+                return;
+            };
+            if r.transactional {
+                // TxnOffsetCommit: pending until the producer's marker says commit or abort.
+                match r.value.as_ref().and_then(|v| decode_value(v.clone())) {
+                    Some(value) => pending.entry(r.producer_id).or_default().push((key, value)),
+                    None => unreadable += 1,
                 }
-                match r.value.as_ref() {
+                return;
+            }
+            match r.value.as_ref() {
+                None => {
+                    offsets.remove(&key);
+                }
+                Some(v) => match decode_value(v.clone()) {
+                    Some(value) => {
+                        offsets.insert(key, value);
+                        loaded += 1;
+                    }
                     None => {
-                        offsets.remove(&key);
+                        warn!(group = %key.0, offset = r.offset, "unreadable committed offset skipped");
+                        unreadable += 1;
                     }
-                    Some(v) => match decode_value(v.clone()) {
-                        Some(value) => {
-                            offsets.insert(key, value);
-                            loaded += 1;
-                        }
-                        None => warn!(group = %key.0, "unreadable committed offset skipped"),
-                    },
-                }
+                },
             }
+        })?;
+        let skipped = unreadable + stats.skipped_records;
+        if skipped > 0 || stats.skipped_batches > 0 {
+            warn!(
+                skipped_records = skipped,
+                skipped_batches = stats.skipped_batches,
+                "records in __consumer_offsets that do not decode were skipped"
+            );
         }
         info!(records = loaded, "committed offsets loaded");
         Ok(OffsetStore {
@@ -313,6 +325,11 @@ pub fn encode_key(group: &str, topic: &str, partition: i32) -> BytesMut {
     put_str(&mut buf, topic);
     buf.put_i32(partition);
     buf
+}
+
+/// A Kafka group-metadata key (version 2), which Sluice neither writes nor needs.
+fn is_group_metadata_key(key: &[u8]) -> bool {
+    key.len() >= 2 && i16::from_be_bytes([key[0], key[1]]) == 2
 }
 
 fn decode_key(mut buf: Bytes) -> Option<Key> {

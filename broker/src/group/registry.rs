@@ -16,6 +16,9 @@ use super::coordinator::Group;
 use super::offsets::{OffsetStore, OffsetStoreError};
 use crate::Broker;
 
+/// Default of [`GroupConfig::max_size`] (Kafka's is unbounded).
+pub const DEFAULT_GROUP_MAX_SIZE: usize = 1000;
+
 /// Settings of the group coordinator, with Kafka's defaults.
 #[derive(Debug, Clone)]
 pub struct GroupConfig {
@@ -28,6 +31,12 @@ pub struct GroupConfig {
     pub max_session_timeout: Duration,
     /// How often session timeouts and rebalance deadlines are checked.
     pub tick_interval: Duration,
+    /// Most members in one group, counting ids handed out and not used yet (Kafka's
+    /// `group.max.size`); a JoinGroup past it gets GROUP_MAX_SIZE_REACHED.
+    pub max_size: usize,
+    /// Most assignment protocols one member may offer in a JoinGroup (clients send one to three);
+    /// more is INVALID_REQUEST.
+    pub max_protocols_per_member: usize,
 }
 
 impl Default for GroupConfig {
@@ -37,6 +46,8 @@ impl Default for GroupConfig {
             min_session_timeout: Duration::from_secs(6),
             max_session_timeout: Duration::from_secs(30 * 60),
             tick_interval: Duration::from_millis(100),
+            max_size: DEFAULT_GROUP_MAX_SIZE,
+            max_protocols_per_member: 64,
         }
     }
 }

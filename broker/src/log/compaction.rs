@@ -34,7 +34,8 @@ use kafka_protocol::records::{Compression, Record};
 use crate::error::{BrokerError, Result};
 use crate::log::batch::{self, BatchHeader, HEADER_SIZE};
 use crate::log::partition::PartitionLog;
-use crate::log::records::{decode_records, encode_with};
+use crate::log::records::encode_with;
+use crate::log::replay::decode_batch;
 use crate::log::segment::{Segment, log_file_name};
 
 /// What one compaction pass did.
@@ -90,9 +91,49 @@ fn compression_of(h: &BatchHeader) -> Compression {
     }
 }
 
+/// Default memory for the key map of one pass (Kafka's `log.cleaner.dedupe.buffer.size`).
+pub const DEFAULT_DEDUPE_BUFFER_SIZE: usize = 128 * 1024 * 1024;
+
+/// Bytes a key map entry costs besides the key itself (the `Bytes` handle, the offset and the
+/// hash table's slot), for the dedupe budget.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// The latest offset of each key from the first dirty offset on, as far as the budget allows.
+struct OffsetMap {
+    latest: HashMap<Bytes, i64>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl OffsetMap {
+    fn insert(&mut self, key: &[u8], offset: i64) {
+        if let Some(o) = self.latest.get_mut(key) {
+            *o = offset;
+            return;
+        }
+        // A copy: the decoded key points into its whole batch, which must not stay alive.
+        self.latest.insert(Bytes::copy_from_slice(key), offset);
+        self.bytes += key.len() + ENTRY_OVERHEAD;
+    }
+
+    fn full(&self) -> bool {
+        self.bytes >= self.budget
+    }
+}
+
 impl PartitionLog {
-    /// Compacts the partition as of `now_ms` if its topic's cleanup policy includes `compact`.
+    /// Compacts the partition as of `now_ms` if its topic's cleanup policy includes `compact`,
+    /// with the default key-map budget.
     pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
+        self.compact_with_budget(now_ms, DEFAULT_DEDUPE_BUFFER_SIZE)
+    }
+
+    /// Compacts with a key map of at most about `budget` bytes (Kafka's dedupe buffer): keys are
+    /// mapped from the first dirty offset (where the last pass stopped) on, segment by segment,
+    /// until the budget is used; the segments the map covers are cleaned and the next pass
+    /// starts mapping where this one stopped. A record is dropped only when the map holds a
+    /// later offset for its key, so a partial map never drops a record that is still the latest.
+    pub fn compact_with_budget(&self, now_ms: i64, budget: usize) -> Result<CompactionStats> {
         let mut maintenance = self.maintenance.lock();
         let config = self.config.read().clone();
         if !config.cleanup_policy.compact || self.is_offline() {
@@ -147,32 +188,72 @@ impl PartitionLog {
         // Like Kafka's cleaner checkpoint: nothing new became cleanable since the last pass, so
         // skip the pass, unless tombstones kept last time may have expired since.
         let cleanable_end = views[prefix].base;
+        let first_dirty = maintenance.first_dirty;
         if let Some((end, at)) = maintenance.last_compaction
             && end == cleanable_end
+            && first_dirty >= cleanable_end
             && now_ms - at < config.delete_retention_ms
         {
             return Ok(CompactionStats::default());
         }
         maintenance.last_compaction = Some((cleanable_end, now_ms));
 
-        // The latest offset of every key in the whole log.
-        let mut latest: HashMap<Bytes, i64> = HashMap::new();
-        for view in &views {
+        // The latest offset of each key from the first dirty offset on, until the budget is
+        // used up: `mapped_end` is the offset up to which every key is in the map.
+        let mut map = OffsetMap {
+            latest: HashMap::new(),
+            bytes: 0,
+            budget: budget.max(1),
+        };
+        let mut mapped_end = first_dirty;
+        'segments: for (i, view) in views.iter().enumerate() {
+            let view_end = views.get(i + 1).map_or(i64::MAX, |v| v.base);
+            if view_end <= first_dirty {
+                continue;
+            }
+            let mut stopped = false;
             for_each_batch(view, |h, bytes| {
-                if h.is_control() || h.base_offset >= lso {
+                if stopped || h.last_offset() < first_dirty {
                     return Ok(());
                 }
-                for r in decode_records(&bytes)? {
-                    if r.offset >= lso || is_aborted(&r) {
-                        continue;
-                    }
-                    if let Some(k) = r.key {
-                        latest.insert(k, r.offset);
+                if map.full() {
+                    stopped = true;
+                    return Ok(());
+                }
+                // Markers are kept; records at or past the last stable offset (an open
+                // transaction) and aborted ones never supersede anything.
+                if !h.is_control() && h.base_offset < lso {
+                    for r in decode_batch(&h, &bytes)? {
+                        if r.offset >= lso || is_aborted(&r) {
+                            continue;
+                        }
+                        if let Some(k) = r.key
+                            && r.offset >= first_dirty
+                        {
+                            map.insert(&k, r.offset);
+                        }
                     }
                 }
+                mapped_end = mapped_end.max(h.last_offset() + 1);
                 Ok(())
             })?;
+            if stopped {
+                break 'segments;
+            }
+            mapped_end = mapped_end.max(view_end.min(self.high_watermark()));
         }
+        // Segments that start below the mapped end are cleaned: a record goes only when the map
+        // holds a later offset for its key, which is right whatever part of the log the map
+        // covers. Records past the mapped end stay dirty for the next pass.
+        let cleanable: Vec<&SegmentView> = cleanable
+            .into_iter()
+            .filter(|v| v.base < mapped_end)
+            .collect();
+        if mapped_end < cleanable_end {
+            tracing::debug!(topic = %self.topic, partition = self.partition, budget, mapped_end,
+                "compaction's key map is full (log.cleaner.dedupe.buffer.size); the next pass goes on");
+        }
+        let latest = map.latest;
 
         // Tombstones live until their segment was last written more than delete.retention.ms
         // ago (Kafka's delete horizon by segment modification time, not the record's own
@@ -187,7 +268,8 @@ impl PartitionLog {
                 _ if is_aborted(r) => false,
                 None => false,
                 Some(k) => {
-                    latest.get(k) == Some(&r.offset) && (r.value.is_some() || !tombstones_expired)
+                    latest.get(k).is_none_or(|o| *o <= r.offset)
+                        && (r.value.is_some() || !tombstones_expired)
                 }
             }
         };
@@ -208,6 +290,7 @@ impl PartitionLog {
             stats.records_kept += kept;
             stats.records_removed += removed;
         }
+        maintenance.first_dirty = mapped_end.min(cleanable_end);
         Ok(stats)
     }
 
@@ -275,7 +358,7 @@ fn rewrite_segment(
             out.extend_from_slice(&bytes);
             return Ok(());
         }
-        let records = decode_records(&bytes)?;
+        let records = decode_batch(&h, &bytes)?;
         let total = records.len();
         let survivors: Vec<Record> = records.into_iter().filter(|r| keep(r)).collect();
         kept += survivors.len();

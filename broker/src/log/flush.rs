@@ -74,6 +74,22 @@ impl Flusher {
         st.written
     }
 
+    /// Registers segment files that recovery read back after an unclean stop: their bytes may
+    /// still be only in the page cache (the process died, the machine did not). They become
+    /// dirty and the next fsync covers them, so a retried acks=all duplicate of a batch in them
+    /// is acknowledged only after that fsync, and no roll moves the recovery point past them
+    /// before it. Returns the ticket that fsync must cover.
+    pub fn note_recovered(&self, files: Vec<Arc<File>>) -> u64 {
+        let mut st = self.state.lock();
+        for f in files {
+            if !st.dirty.iter().any(|d| Arc::ptr_eq(d, &f)) {
+                st.dirty.push(f);
+            }
+        }
+        st.written += 1;
+        st.written
+    }
+
     /// Fails once an fsync has failed: after a failed fsync the kernel may have dropped the dirty
     /// pages, so nothing written since can be trusted to become durable. The partition refuses
     /// writes (KAFKA_STORAGE_ERROR) until the broker restarts and recovery cuts the log back to

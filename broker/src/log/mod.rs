@@ -5,7 +5,8 @@
 //! (`partition.rs`) appends and reads; `recovery.rs` opens a partition after a clean or an unclean
 //! stop; `flush.rs` is the group-commit fsync; `producer_state.rs` the idempotent-producer
 //! bookkeeping; `retention.rs` and `compaction.rs` the cleanup policies; `truncate.rs` cuts a log
-//! back to an offset; `records.rs` encodes and decodes records for in-process users.
+//! back to an offset; `records.rs` encodes and decodes records for in-process users; `replay.rs`
+//! reads a partition back as records, skipping what does not decode.
 
 pub mod batch;
 pub mod compaction;
@@ -17,6 +18,7 @@ pub mod partition;
 pub mod producer_state;
 pub mod records;
 pub mod recovery;
+pub mod replay;
 pub mod retention;
 pub mod segment;
 pub mod transactions;

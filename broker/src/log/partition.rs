@@ -107,6 +107,9 @@ impl LogState {
 pub(crate) struct Maintenance {
     /// End offset of the cleanable range at the last compaction pass, and when it ran (ms).
     pub last_compaction: Option<(i64, i64)>,
+    /// Compaction maps keys from here on: everything before it was cleaned against a map of
+    /// all later keys at the time (Kafka's cleaner checkpoint; 0 after a restart).
+    pub first_dirty: i64,
 }
 
 /// One partition's log. Shared as `Arc<PartitionLog>` by the protocol layer, the engine and the

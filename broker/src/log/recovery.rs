@@ -14,6 +14,10 @@
 //! large log. When that cuts the tail, the producer snapshot written at shutdown (past the new
 //! end) is dropped and producer state is rebuilt from an older snapshot plus batch headers.
 //!
+//! Segments read back past the recovery point are registered with the partition's flusher as
+//! unsynced ([`crate::log::flush::Flusher::note_recovered`]) and an fsync of them starts at
+//! once: a retried acks=all duplicate of a batch in them is acknowledged only after that fsync.
+//!
 //! Idempotent-producer state comes from the newest snapshot (`<offset>.snapshot`, written by the
 //! flusher after each roll's fsync and at clean shutdown) that is not past the recovery point;
 //! the batch headers after it are replayed (headers only, never records). Without a usable
@@ -174,6 +178,7 @@ pub fn open_partition(
     };
 
     let mut segments = BTreeMap::new();
+    let mut recovered_files = Vec::new();
     let interval = config.index_interval_bytes;
     let mut cut_after: Option<usize> = None;
     let mut clean_tail_cut = false;
@@ -198,6 +203,7 @@ pub fn open_partition(
         } else {
             let (seg, batches, was_cut) = Segment::open_recovering(dir, base, interval)?;
             replay(&seg, &batches)?;
+            recovered_files.push(seg.file().clone());
             if was_cut && next_base.is_some() {
                 // Later segments were written after the bytes that were lost: keeping them would
                 // leave a gap, so they go too (Kafka does the same).
@@ -253,9 +259,14 @@ pub fn open_partition(
     };
     state.refresh_first_unstable();
     tracing::debug!(next_offset, clean, recovery_point, "partition opened");
-    Ok(PartitionLog::from_state(
-        topic, partition, dir, config, state,
-    ))
+    let log = PartitionLog::from_state(topic, partition, dir, config, state);
+    if !recovered_files.is_empty() {
+        // What recovery kept past the recovery point may be in the page cache only: it must be
+        // fsync'd before anything (an acks=all retry, the recovery point) relies on it.
+        log.flusher.note_recovered(recovered_files);
+        log.flusher.flush_in_background();
+    }
+    Ok(log)
 }
 
 /// Producer state for a log whose tail was cut at `end` after a clean shutdown: the snapshots

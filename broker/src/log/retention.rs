@@ -1,7 +1,9 @@
 //! Time and size retention (`cleanup.policy` containing `delete`).
 //!
 //! Retention deletes whole segments, oldest first, and so moves the log start offset:
-//! - by time: a segment whose largest timestamp is older than `retention.ms`;
+//! - by time: a segment whose largest timestamp is older than `retention.ms`; a timestamp later
+//!   than the segment file's last write (a producer's clock, or a hostile one, far ahead) counts
+//!   as that write time instead;
 //! - by size: while the partition minus the oldest segment is still at least `retention.bytes`.
 //!
 //! The same periodic pass forgets idempotent producers idle for longer than
@@ -12,10 +14,39 @@
 //! outlive its retention. Segment files are removed after they leave the segment map; a reader
 //! that already holds a segment's file handle finishes its read.
 
+use std::collections::HashMap;
+
 use crate::error::Result;
 use crate::log::partition::PartitionLog;
 use crate::log::producer_state::PRODUCER_ID_EXPIRATION_MS;
 use crate::log::segment::Segment;
+
+/// The time a segment's age is measured from: its largest record timestamp, but never later than
+/// when its file was last written. A producer's timestamps ten years ahead would otherwise keep the
+/// segment forever (Kafka logs "contains future timestamp(s)" and keeps such a segment, relying on
+/// `message.timestamp.after.max.ms` at append); capping by the write time frees the disk once
+/// `retention.ms` has passed since the data really arrived.
+fn retention_timestamp(segment: &Segment, written_ms: Option<i64>) -> i64 {
+    match written_ms {
+        Some(w) if segment.max_timestamp() > w => {
+            tracing::debug!(
+                segment_base = segment.base_offset(),
+                max_timestamp = segment.max_timestamp(),
+                written_ms = w,
+                "segment holds future timestamps; its age counts from when it was written"
+            );
+            w
+        }
+        _ => segment.max_timestamp(),
+    }
+}
+
+/// When `file` was last modified, in ms since the epoch.
+fn modified_ms(file: &std::fs::File) -> Option<i64> {
+    let modified = file.metadata().ok()?.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_millis()).ok()
+}
 
 impl PartitionLog {
     /// Applies retention as of `now_ms`; returns how many segments were deleted.
@@ -35,12 +66,25 @@ impl PartitionLog {
         if !config.cleanup_policy.delete {
             return Ok(0);
         }
+        // When each segment was last written, read before the lock is taken.
+        let files: Vec<(i64, std::sync::Arc<std::fs::File>)> = self
+            .state
+            .read()
+            .segments
+            .iter()
+            .map(|(base, s)| (*base, s.file().clone()))
+            .collect();
+        let written: HashMap<i64, i64> = files
+            .into_iter()
+            .filter_map(|(base, f)| Some((base, modified_ms(&f)?)))
+            .collect();
         let removed: Vec<Segment> = {
             let mut state = self.state.write();
             let expired = |s: &Segment| {
                 config.retention_ms >= 0
                     && !s.is_empty()
-                    && s.max_timestamp() < now_ms - config.retention_ms
+                    && retention_timestamp(s, written.get(&s.base_offset()).copied())
+                        < now_ms - config.retention_ms
             };
             // Roll an expired, non-empty active segment so that it can be deleted too.
             let all_expired = state.segments.values().all(|s| s.is_empty() || expired(s));

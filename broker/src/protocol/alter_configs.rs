@@ -11,9 +11,11 @@
 //! Errors are per resource, as Kafka gives them: UNKNOWN_TOPIC_OR_PARTITION for a missing topic,
 //! INVALID_CONFIG for an unknown name, a bad value or APPEND on a non-list config, INVALID_REQUEST
 //! for a resource or config named twice, a null value where one is needed, an unknown operation
-//! or resource type, and for broker configs (static in Sluice: they are set when the server starts).
+//! or resource type, and for broker configs (static in Sluice: they are set when the server starts);
+//! INVALID_TOPIC_EXCEPTION for an internal topic (`__consumer_offsets`, `_sluice_*`), whose
+//! configs only the broker sets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
@@ -25,7 +27,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::dispatch::{Context, Header};
-use super::sb;
+use super::{internal_topic_refusal, sb};
 
 /// Kafka's BROKER_LOGGER resource type (log levels).
 const RESOURCE_BROKER_LOGGER: i8 = 8;
@@ -153,7 +155,7 @@ fn outcome(result: Result<(), ResourceError>) -> (i16, Option<StrBytes>) {
 }
 
 /// The `(type, name)` pairs named more than once in a request.
-fn duplicates<'a>(resources: impl Iterator<Item = (i8, &'a StrBytes)>) -> Vec<(i8, &'a str)> {
+fn duplicates<'a>(resources: impl Iterator<Item = (i8, &'a StrBytes)>) -> HashSet<(i8, &'a str)> {
     let mut counts: HashMap<(i8, &str), usize> = HashMap::new();
     for (t, n) in resources {
         *counts.entry((t, n.as_str())).or_default() += 1;
@@ -185,6 +187,9 @@ fn alter_resource(
     match resource_type {
         RESOURCE_TOPIC => {
             let broker_err = |e: crate::BrokerError| (e.response_error(), e.to_string());
+            if let Some(message) = internal_topic_refusal(name, "change the configs of") {
+                return Err((ResponseError::InvalidTopicException, message));
+            }
             let meta = ctx.broker.topic(name).ok_or_else(|| {
                 (
                     ResponseError::UnknownTopicOrPartition,
@@ -276,15 +281,15 @@ fn incremental_change(
     configs: &[incremental_alter_configs_request::AlterableConfig],
 ) -> Result<TopicChange, ResourceError> {
     let mut change = TopicChange::default();
-    let mut seen = Vec::with_capacity(configs.len());
+    // A set, not a list: requests may name any number of configs (no quadratic work).
+    let mut seen = HashSet::with_capacity(configs.len().min(1024));
     for c in configs {
         let name = c.name.as_str();
-        if seen.contains(&name) {
+        if !seen.insert(name) {
             return Err(invalid_request(format!(
                 "config '{name}' is named more than once"
             )));
         }
-        seen.push(name);
         let value = || {
             c.value.as_ref().map(|v| v.to_string()).ok_or_else(|| {
                 invalid_request(format!("config '{name}' needs a value for this operation"))
@@ -337,8 +342,9 @@ fn list_items(list: &str) -> impl Iterator<Item = &str> {
 /// `old` with the items of `add` not yet in it appended, in order.
 fn append_list(old: &str, add: &str) -> String {
     let mut items: Vec<&str> = list_items(old).collect();
+    let mut present: HashSet<&str> = items.iter().copied().collect();
     for item in list_items(add) {
-        if !items.contains(&item) {
+        if present.insert(item) {
             items.push(item);
         }
     }
@@ -347,7 +353,7 @@ fn append_list(old: &str, add: &str) -> String {
 
 /// `old` without the items of `remove`.
 fn subtract_list(old: &str, remove: &str) -> String {
-    let remove: Vec<&str> = list_items(remove).collect();
+    let remove: HashSet<&str> = list_items(remove).collect();
     list_items(old)
         .filter(|i| !remove.contains(i))
         .collect::<Vec<_>>()

@@ -96,10 +96,14 @@ pub async fn describe(
                         ))));
                 }
             };
-            let keys = r.configuration_keys.as_ref();
+            // A set: a request may name any number of keys (no work quadratic in them).
+            let keys: Option<std::collections::HashSet<&str>> = r
+                .configuration_keys
+                .as_ref()
+                .map(|k| k.iter().map(|k| k.as_str()).collect());
             let configs = entries
                 .into_iter()
-                .filter(|e| keys.is_none_or(|k| k.iter().any(|k| k.as_str() == e.name)))
+                .filter(|e| keys.as_ref().is_none_or(|k| k.contains(e.name.as_str())))
                 .map(|e| {
                     DescribeConfigsResourceResult::default()
                         .with_name(sb(e.name))

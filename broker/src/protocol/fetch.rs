@@ -3,15 +3,17 @@
 //! When fewer than `min_bytes` are available the request waits, up to `max_wait_ms`, on the
 //! high-water-mark watch of every requested partition ([`crate::PartitionLog::subscribe`]), and
 //! reads again whenever one moves. Only this connection waits: every connection has its own task.
-//! `partition_max_bytes` caps each partition and `max_bytes` the response, except that the first
-//! batch is always returned whole so a consumer never gets stuck behind a large batch (Kafka's
-//! rule). Fetch sessions (KIP-227) are not kept: the response's session id 0 tells clients to send
+//! `partition_max_bytes` caps each partition and `max_bytes` (itself capped by the broker's
+//! `fetch.max.bytes`, 55 MiB) the response, except that the first batch is always returned whole
+//! so a consumer never gets stuck behind a large batch (Kafka's rule). A partition listed more
+//! than once is read once: its repeats come back without records. Fetch sessions (KIP-227) are not kept: the response's session id 0 tells clients to send
 //! full requests, which every client supports. Versions stop at v12 (v13+ address topics by id).
 //!
 //! `isolation_level=1` (read_committed) reads only up to each partition's last stable offset and
 //! lists the aborted transactions overlapping the returned offsets, which clients use to drop
 //! aborted records (and skip control batches), as Kafka does.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -99,13 +101,17 @@ fn read_all(ctx: &Context, req: &FetchRequest) -> (FetchResponse, usize, bool) {
     } else {
         Isolation::ReadUncommitted
     };
-    let mut remaining = req.max_bytes.max(0) as usize;
+    let mut remaining = (req.max_bytes.max(0) as usize).min(ctx.config.fetch_max_bytes);
     let mut total = 0usize;
     let mut errors = false;
+    let mut seen: HashSet<(&str, i32)> = HashSet::new();
     let mut responses = Vec::with_capacity(req.topics.len());
     for t in &req.topics {
         let mut partitions = Vec::with_capacity(t.partitions.len());
         for p in &t.partitions {
+            // A partition named again is answered once: its repeats get no records, so a
+            // request listing one partition many times cannot multiply the response.
+            let first_time = seen.insert((t.topic.as_str(), p.partition));
             let mut out = PartitionData::default()
                 .with_partition_index(p.partition)
                 .with_high_watermark(-1)
@@ -127,7 +133,7 @@ fn read_all(ctx: &Context, req: &FetchRequest) -> (FetchResponse, usize, bool) {
             out.log_start_offset = log.log_start_offset();
             // Once the response is full, later partitions get no records (but no error either).
             let budget = (p.partition_max_bytes.max(0) as usize).min(remaining);
-            if budget == 0 && total > 0 {
+            if !first_time || (budget == 0 && total > 0) {
                 partitions.push(out);
                 continue;
             }

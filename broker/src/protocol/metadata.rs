@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use super::dispatch::{Context, Header};
 use super::sb;
-use crate::group::OFFSETS_TOPIC;
 use crate::{BrokerError, TopicMeta};
 
 /// Handle a Metadata request.
@@ -65,7 +64,7 @@ fn topic(ctx: &Context, name: &str, allow_create: bool) -> MetadataResponseTopic
             .with_name(Some(TopicName(sb(name))))
             .with_error_code(e.code())
     };
-    if !allow_create {
+    if !allow_create || crate::topic::is_internal_topic(name) {
         return error(ResponseError::UnknownTopicOrPartition);
     }
     match ctx
@@ -89,7 +88,7 @@ fn describe(ctx: &Context, t: &TopicMeta) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(sb(t.name.clone()))))
         .with_topic_id(Uuid::from_bytes(t.id))
-        .with_is_internal(t.name == OFFSETS_TOPIC)
+        .with_is_internal(crate::topic::is_internal_topic(&t.name))
         .with_topic_authorized_operations(i32::MIN)
         .with_partitions(
             (0..t.partitions)

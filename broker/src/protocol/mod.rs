@@ -4,7 +4,8 @@
 //! Layout (mini-redis's frame/connection split, tansu's one file per API):
 //! - [`frame`]: is a whole size-prefixed frame buffered? then split it off.
 //! - [`connection`]: socket in, frames out; responses in, socket out.
-//! - [`server`]: accept loop, connection limit, graceful shutdown, the per-connection loop.
+//! - [`server`]: accept loop, graceful shutdown, the per-connection loop with its timeouts.
+//! - [`slots`]: connection limits (in all and per address) and who gives up a slot.
 //! - [`dispatch`]: header decoding, routing to one handler per API, response framing.
 //! - one file per API family: [`api_versions`], [`metadata`], [`produce`], [`fetch`],
 //!   [`list_offsets`], [`topics`] (CreateTopics/DeleteTopics), [`partitions`]
@@ -20,6 +21,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod frame;
 pub mod server;
+pub mod slots;
 
 mod alter_configs;
 mod configs;
@@ -35,6 +37,15 @@ mod topics;
 pub use server::{Coordinators, ServerConfig, ServerError, serve, serve_with};
 
 use kafka_protocol::protocol::StrBytes;
+
+/// Why a Kafka client may not `action` the internal topic `topic` (produce to it, delete its
+/// records, alter its configs ...), or `None` when `topic` is not internal. Kafka answers such
+/// requests with INVALID_TOPIC_EXCEPTION; the broker's own in-process writers are not affected.
+pub(crate) fn internal_topic_refusal(topic: &str, action: &str) -> Option<String> {
+    crate::topic::is_internal_topic(topic).then(|| {
+        format!("cannot {action} the internal topic '{topic}': only the broker itself writes it")
+    })
+}
 
 /// A `String` as the protocol crate's string type.
 pub(crate) fn sb(s: impl Into<String>) -> StrBytes {

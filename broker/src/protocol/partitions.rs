@@ -5,7 +5,7 @@
 //! for a missing topic, INVALID_PARTITIONS when the new count is not larger than the current one
 //! (Kafka never shrinks a topic), INVALID_REPLICA_ASSIGNMENT when explicit assignments do not give
 //! each new partition exactly this broker (an empty list counts as none given), INVALID_REQUEST
-//! for a topic named twice. With
+//! for a topic named twice, INVALID_TOPIC_EXCEPTION for an internal topic. With
 //! `validate_only` every check runs and nothing changes. New partitions take produce and fetch as
 //! soon as the response is sent; keyed records of existing keys may hash to another partition
 //! afterwards, as in Kafka.
@@ -18,8 +18,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::dispatch::{Context, Header};
-use super::sb;
-use crate::group::OFFSETS_TOPIC;
+use super::{internal_topic_refusal, sb};
 
 /// Handle a CreatePartitions request.
 pub async fn handle(
@@ -63,11 +62,8 @@ fn grow(
 ) -> Result<(), (ResponseError, String)> {
     let name = t.name.as_str();
     let broker_err = |e: crate::BrokerError| (e.response_error(), e.to_string());
-    if name == OFFSETS_TOPIC {
-        return Err((
-            ResponseError::InvalidPartitions,
-            format!("the internal topic {OFFSETS_TOPIC} keeps its single partition"),
-        ));
+    if let Some(message) = internal_topic_refusal(name, "add partitions to") {
+        return Err((ResponseError::InvalidTopicException, message));
     }
     let current = ctx
         .broker

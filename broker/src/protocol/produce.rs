@@ -3,7 +3,9 @@
 //! `acks` maps to [`Durability`]: 0 → `None` (and no response at all), 1 → `Written`,
 //! -1 (all) → `Fsynced`. Batches keep their compression (gzip, snappy, lz4, zstd): the log checks
 //! CRCs and assigns offsets without decoding records. Partitions of one request are appended
-//! concurrently so that `acks=all` writes to several partitions share fsync rounds.
+//! concurrently so that `acks=all` writes to several partitions share fsync rounds. Internal
+//! topics (`__consumer_offsets`, `_sluice_*` ...) refuse client writes with
+//! INVALID_TOPIC_EXCEPTION, as Kafka's `ReplicaManager` does.
 
 use bytes::BytesMut;
 use futures::future::join_all;
@@ -13,7 +15,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use tracing::debug;
 
 use super::dispatch::{Context, Header};
-use super::sb;
+use super::{internal_topic_refusal, sb};
 use crate::Durability;
 
 /// Handle a Produce request; `None` for acks=0, which Kafka never answers.
@@ -43,6 +45,11 @@ pub async fn handle(
                 let Some(durability) = durability else {
                     return out.with_error_code(ResponseError::InvalidRequiredAcks.code());
                 };
+                if let Some(message) = internal_topic_refusal(&name, "produce to") {
+                    return out
+                        .with_error_code(ResponseError::InvalidTopicException.code())
+                        .with_error_message(Some(sb(message)));
+                }
                 let bytes = p
                     .records
                     .map(|b| BytesMut::from(&b[..]))

@@ -1,14 +1,17 @@
 //! DeleteRecords: move partitions' log start offsets forward (`kafka-delete-records`,
 //! admin clients' `deleteRecords`); whole segments before the new start are deleted by the log.
 //! An offset of -1 means the high-water mark, i.e. delete everything currently in the partition.
+//! Internal topics refuse it with INVALID_TOPIC_EXCEPTION, as in Kafka.
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
-use tracing::info;
+use tracing::{debug, info};
 
 use super::dispatch::{Context, Header};
+use super::internal_topic_refusal;
 
 /// Handle a DeleteRecords request.
 pub async fn delete(
@@ -27,6 +30,10 @@ pub async fn delete(
                     let out = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index)
                         .with_low_watermark(-1);
+                    if let Some(message) = internal_topic_refusal(t.name.as_str(), "delete records of") {
+                        debug!(%message, "DeleteRecords refused");
+                        return out.with_error_code(ResponseError::InvalidTopicException.code());
+                    }
                     match ctx
                         .broker
                         .delete_records(t.name.as_str(), p.partition_index, p.offset)

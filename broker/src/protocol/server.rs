@@ -12,14 +12,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::connection::{Connection, ConnectionError};
 use super::dispatch::{self, Context};
+use super::slots::{Slot, Slots};
 use crate::Broker;
 use crate::group::{GroupConfig, GroupCoordinator};
 use crate::txn::{TxnConfig, TxnCoordinator};
+
+/// Default of [`ServerConfig::max_connections`] (Kafka's is unbounded; each connection holds a
+/// file descriptor and buffers).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Settings of the Kafka listener. `Default` gives Kafka's defaults where Kafka has one.
 #[derive(Debug, Clone)]
@@ -28,10 +34,23 @@ pub struct ServerConfig {
     pub advertised_host: Option<String>,
     /// Port written into Metadata and FindCoordinator responses; the bound port if unset.
     pub advertised_port: Option<u16>,
-    /// Connections served at once; further clients wait in the accept queue.
+    /// Connections served at once (Kafka's `max.connections`). When every slot is taken, a new
+    /// client takes the slot of the connection idle for longest (see [`super::slots`]).
     pub max_connections: usize,
+    /// Connections served at once from one client address (Kafka's `max.connections.per.ip`);
+    /// more are closed at once.
+    pub max_connections_per_ip: usize,
+    /// A connection with no request for this long is closed (Kafka's `connections.max.idle.ms`,
+    /// 10 minutes).
+    pub connections_max_idle: Duration,
+    /// A request frame whose first bytes arrived must be whole this much later, and a new
+    /// connection must send its first request within it; otherwise the connection is closed.
+    pub request_read_timeout: Duration,
     /// Largest request frame accepted (Kafka's `socket.request.max.bytes`, 100 MiB).
     pub max_request_bytes: usize,
+    /// Most record bytes in one Fetch response, whatever the client's `max_bytes` (Kafka's
+    /// broker setting `fetch.max.bytes`, 55 MiB); the first batch still comes whole.
+    pub fetch_max_bytes: usize,
     /// Create a topic with the broker's defaults when Metadata names one that does not exist and
     /// the client allows it (Kafka's `auto.create.topics.enable`, true by default).
     pub auto_create_topics: bool,
@@ -48,8 +67,12 @@ impl Default for ServerConfig {
         ServerConfig {
             advertised_host: None,
             advertised_port: None,
-            max_connections: 1024,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS,
+            connections_max_idle: Duration::from_millis(600_000),
+            request_read_timeout: Duration::from_secs(30),
             max_request_bytes: 100 * 1024 * 1024,
+            fetch_max_bytes: 55 * 1024 * 1024,
             auto_create_topics: true,
             cluster_id: "sluice-cluster".to_string(),
             group: GroupConfig::default(),
@@ -146,36 +169,42 @@ pub async fn serve_with(
         shutdown: shutdown_rx,
     });
     info!(%local, "Kafka listener ready");
-    let limit = Arc::new(Semaphore::new(ctx.config.max_connections.max(1)));
+    let slots = Slots::new(
+        ctx.config.max_connections,
+        ctx.config.max_connections_per_ip,
+    );
+    // Every connection task holds a clone of `alive`: once all are dropped, all have ended.
+    let (alive, mut all_ended) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            permit = limit.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
         let (socket, peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = accept(&listener) => accepted,
         };
+        let slot = match slots.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                warn!(%peer, ?refused, open = slots.len(), "connection refused: no slot");
+                drop(socket);
+                continue;
+            }
+        };
         let ctx = ctx.clone();
+        let alive = alive.clone();
         let span = info_span!("conn", %peer, client_id = tracing::field::Empty);
         tokio::spawn(
             async move {
-                run_connection(ctx, socket, peer).await;
-                drop(permit);
+                run_connection(ctx, socket, peer, slot).await;
+                drop(alive);
             }
             .instrument(span),
         );
     }
     info!("Kafka listener shutting down");
-    // Every connection holds a permit: once all permits are back, every connection has closed.
+    // The coordinators are stopped by their owner ([`serve`] or the caller of this function).
     let _ = shutdown_tx.send(true);
-    let _ = limit
-        .acquire_many(ctx.config.max_connections.max(1) as u32)
-        .await;
+    drop(alive);
+    let _ = all_ended.recv().await;
     Ok(())
 }
 
@@ -198,21 +227,32 @@ async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 }
 
 /// The request loop of one connection.
-async fn run_connection(ctx: Arc<Context>, socket: TcpStream, peer: SocketAddr) {
+async fn run_connection(ctx: Arc<Context>, socket: TcpStream, peer: SocketAddr, slot: Slot) {
     debug!("connection opened");
     let mut conn = Connection::new(socket, ctx.config.max_request_bytes);
     let mut shutdown = ctx.shutdown.clone();
     let mut client_id_recorded = false;
+    // A new connection gets the request timeout to send its first request, then the idle limit
+    // between requests.
+    let mut idle_deadline = Instant::now() + ctx.config.request_read_timeout;
     loop {
         let frame = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
-            frame = conn.read_frame() => frame,
+            _ = slot.evicted() => {
+                debug!(%peer, "connection closed: its slot went to a new client");
+                break;
+            }
+            frame = conn.read_frame_within(idle_deadline, ctx.config.request_read_timeout) => frame,
         };
         let frame = match frame {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(ConnectionError::Io(err)) => {
                 debug!(%err, "connection failed");
+                break;
+            }
+            Err(err @ (ConnectionError::Idle | ConnectionError::RequestTimeout(..))) => {
+                debug!(%peer, %err, "closing connection");
                 break;
             }
             Err(err) => {
@@ -231,6 +271,7 @@ async fn run_connection(ctx: Arc<Context>, socket: TcpStream, peer: SocketAddr) 
             tracing::Span::current().record("client_id", request.client_id.as_str());
             client_id_recorded = true;
         }
+        slot.busy();
         match dispatch::dispatch(&ctx, request).await {
             Ok(Some(response)) => {
                 if let Err(err) = conn.write_frame(&response).await {
@@ -244,6 +285,8 @@ async fn run_connection(ctx: Arc<Context>, socket: TcpStream, peer: SocketAddr) 
                 break;
             }
         }
+        slot.idle();
+        idle_deadline = Instant::now() + ctx.config.connections_max_idle;
     }
     debug!("connection closed");
 }
@@ -257,5 +300,7 @@ mod tests {
         let c = ServerConfig::default();
         assert!(c.auto_create_topics);
         assert_eq!(c.max_request_bytes, 104_857_600);
+        assert_eq!(c.connections_max_idle, Duration::from_millis(600_000));
+        assert_eq!(c.fetch_max_bytes, 57_671_680);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! With one broker the replication factor can only be 1 (or -1, "the default"). `validate_only`
 //! checks the name, the partition count and every config exactly as a real creation would, without
-//! creating anything.
+//! creating anything. Internal topics (`__consumer_offsets`, `__transaction_state`, `_sluice_*`)
+//! are created and kept by the broker itself: clients get INVALID_TOPIC_EXCEPTION for them.
 
 use std::collections::BTreeMap;
 
@@ -19,9 +20,8 @@ use uuid::Uuid;
 
 use super::configs::topic_entries;
 use super::dispatch::{Context, Header};
-use super::sb;
+use super::{internal_topic_refusal, sb};
 use crate::BrokerError;
-use crate::topic::validate_topic_name;
 
 /// Handle a CreateTopics request.
 pub async fn create(
@@ -39,6 +39,14 @@ pub async fn create(
         let fail = |out: CreatableTopicResult, code: i16, msg: String| {
             out.with_error_code(code).with_error_message(Some(sb(msg)))
         };
+        if let Some(message) = internal_topic_refusal(&name, "create") {
+            topics.push(fail(
+                out,
+                ResponseError::InvalidTopicException.code(),
+                message,
+            ));
+            continue;
+        }
         if t.replication_factor > 1 {
             topics.push(fail(
                 out,
@@ -100,15 +108,9 @@ fn validate(
     partitions: i32,
     configs: &BTreeMap<String, String>,
 ) -> Result<(), BrokerError> {
-    validate_topic_name(name)?;
-    if ctx.broker.topic(name).is_some() {
-        return Err(BrokerError::TopicAlreadyExists(name.to_string()));
-    }
-    if partitions < 1 {
-        return Err(BrokerError::InvalidPartitions(partitions));
-    }
-    crate::TopicConfig::default().with_overrides(configs)?;
-    Ok(())
+    ctx.broker
+        .validate_new_topic(name, partitions, configs)
+        .map(|_| ())
 }
 
 /// Handle a DeleteTopics request (by name; v6's topic ids are not served).
@@ -123,12 +125,10 @@ pub async fn delete(
         .iter()
         .map(|name| {
             let out = DeletableTopicResult::default().with_name(Some(name.clone()));
-            if name.as_str() == crate::group::OFFSETS_TOPIC {
+            if let Some(message) = internal_topic_refusal(name.as_str(), "delete") {
                 return out
                     .with_error_code(ResponseError::InvalidTopicException.code())
-                    .with_error_message(Some(sb(
-                        "the internal topic __consumer_offsets cannot be deleted",
-                    )));
+                    .with_error_message(Some(sb(message)));
             }
             match ctx.broker.delete_topic(name.as_str()) {
                 Ok(()) => {

@@ -17,15 +17,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sluice_broker::{Broker, BrokerError, Durability, PartitionLog, decode_records, new_record};
+use sluice_broker::{Broker, BrokerError, Durability, PartitionLog, new_record};
 
 use crate::catalog::error::{EngineError, Result};
 
 /// The internal topic holding every catalog command.
 pub const COMMAND_TOPIC: &str = "_sluice_commands";
-
-/// Bytes per read while replaying.
-const READ_BYTES: usize = 1024 * 1024;
 
 /// One statement that changed the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,29 +77,32 @@ impl CommandLog {
         Ok(result.base_offset)
     }
 
-    /// Every command, oldest first, with its offset.
+    /// Every command, oldest first, with its offset. A record that is not a command (a batch
+    /// that does not decode, a value that is not a command's JSON) is logged, counted and
+    /// skipped, so one bad record never stops the server from starting.
     pub fn read_all(&self) -> Result<Vec<(i64, Command)>> {
-        let end = self.log.high_watermark();
-        let mut offset = self.log.log_start_offset();
         let mut commands = Vec::new();
-        while offset < end {
-            let read = self.log.read(offset, READ_BYTES)?;
-            let records = decode_records(&read.records)?;
-            let Some(last) = records.iter().map(|r| r.offset).max() else {
-                break;
+        let mut unreadable = 0usize;
+        let stats = self.log.replay(0, |record| {
+            let Some(value) = record.value else {
+                return;
             };
-            for record in records.into_iter().filter(|r| r.offset >= offset) {
-                let Some(value) = record.value else {
-                    continue;
-                };
-                let command: Command =
-                    serde_json::from_slice(&value).map_err(|e| EngineError::CorruptCommand {
-                        offset: record.offset,
-                        message: e.to_string(),
-                    })?;
-                commands.push((record.offset, command));
+            match serde_json::from_slice::<Command>(&value) {
+                Ok(command) => commands.push((record.offset, command)),
+                Err(e) => {
+                    unreadable += 1;
+                    tracing::error!(offset = record.offset, error = %e,
+                        "skipping a record of {COMMAND_TOPIC} that is not a command");
+                }
             }
-            offset = last + 1;
+        })?;
+        let skipped = unreadable + stats.skipped_records + stats.skipped_batches;
+        if skipped > 0 {
+            tracing::warn!(
+                skipped_records = unreadable + stats.skipped_records,
+                skipped_batches = stats.skipped_batches,
+                "{COMMAND_TOPIC}: records that are not commands were skipped"
+            );
         }
         Ok(commands)
     }
@@ -137,5 +137,27 @@ mod tests {
         assert_eq!(commands[1].1.query_id.as_deref(), Some("CSAS_S1_1"));
         assert!(commands[2].1.statement.starts_with("CREATE STREAM S2"));
         assert_eq!(log.next_offset(), 3);
+    }
+
+    #[tokio::test]
+    async fn records_that_are_not_commands_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
+        let log = CommandLog::open(&broker).unwrap();
+        let good = Command {
+            statement: "CREATE STREAM S (V INT) WITH (KAFKA_TOPIC='t')".to_string(),
+            query_id: None,
+            properties: BTreeMap::new(),
+        };
+        log.append(&good).await.unwrap();
+        let junk = new_record(None, Some(b"not json"), 0);
+        log.log
+            .append_records(&[junk], Durability::Written)
+            .await
+            .unwrap();
+        log.append(&good).await.unwrap();
+        let commands = log.read_all().unwrap();
+        let offsets: Vec<i64> = commands.iter().map(|(o, _)| *o).collect();
+        assert_eq!(offsets, vec![0, 2]);
     }
 }

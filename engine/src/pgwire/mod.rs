@@ -27,6 +27,9 @@
 //! - [`catalog`]: `pg_catalog` / `information_schema` views and Postgres settings for psql's
 //!   `\d` and drivers' start-up queries.
 //!
+//! - [`guard`]: the listener's limits between a client's socket and the protocol handler
+//!   (start-up timeout, largest message).
+//!
 //! No TLS yet.
 
 pub mod auth;
@@ -37,6 +40,7 @@ pub mod cursor;
 pub mod describe;
 pub mod errors;
 pub mod extended;
+pub mod guard;
 pub mod handler;
 pub mod literal;
 pub mod params;
@@ -48,4 +52,4 @@ pub mod types;
 pub mod wire_statements;
 
 pub use auth::{AuthConfigError, PgCredentials, check_exposure, credentials};
-pub use server::{PgServer, serve};
+pub use server::{PgLimits, PgServer, serve};

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sluice_broker::{Broker, BrokerError, Durability, decode_records, new_record};
+use sluice_broker::{Broker, BrokerError, Durability, new_record};
 
 use crate::query::error::QueryError;
 
@@ -20,9 +20,6 @@ const COMMIT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `segment.ms` of the offsets topic (one hour).
 const COMMIT_SEGMENT_MS: i64 = 60 * 60 * 1000;
-
-/// Bytes per read when scanning the offsets topic at start-up.
-const READ_BYTES: usize = 1024 * 1024;
 
 /// How far a query got: what it read and what it wrote, as of the end of `epoch`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,25 +71,14 @@ impl QueryOffsetsStore {
             .broker
             .partition(OFFSETS_TOPIC, 0)
             .map_err(broker_err)?;
-        let end = log.high_watermark();
-        let mut offset = log.log_start_offset();
         let mut latest: Option<Option<bytes::Bytes>> = None;
-        while offset < end {
-            let read = log.read(offset, READ_BYTES).map_err(broker_err)?;
-            if read.records.is_empty() {
-                break;
+        // Batches that do not decode are logged and skipped by the replay.
+        log.replay(0, |r| {
+            if r.key.as_deref() == Some(query.as_bytes()) {
+                latest = Some(r.value);
             }
-            let records = decode_records(&read.records).map_err(broker_err)?;
-            let Some(last) = records.iter().map(|r| r.offset).max() else {
-                break;
-            };
-            for r in records.into_iter().filter(|r| r.offset >= offset) {
-                if r.key.as_deref() == Some(query.as_bytes()) {
-                    latest = Some(r.value);
-                }
-            }
-            offset = last + 1;
-        }
+        })
+        .map_err(broker_err)?;
         match latest {
             None | Some(None) => Ok(None),
             Some(Some(value)) => {
