@@ -19,9 +19,6 @@ pub enum BrokerError {
     /// LogAppendTime itself.
     #[error("invalid timestamp: {0}")]
     InvalidTimestamp(String),
-    /// A transactional batch from a producer without an open transaction.
-    #[error("invalid transaction state: {0}")]
-    InvalidTxnState(String),
     /// A record batch failed its CRC, had a bad magic byte or an impossible length.
     #[error("corrupt record batch: {0}")]
     CorruptMessage(String),
@@ -149,7 +146,6 @@ impl BrokerError {
             | BrokerError::CorruptMetadata { .. }
             | BrokerError::DataDirInUse(_) => ResponseError::KafkaStorageError,
             BrokerError::Codec(_) | BrokerError::ShuttingDown => ResponseError::UnknownServerError,
-            BrokerError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
         }
     }
 
