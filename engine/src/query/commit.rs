@@ -97,25 +97,13 @@ impl QueryOffsetsStore {
     /// latest record is a tombstone are left out).
     pub fn load_all(&self) -> Result<BTreeMap<String, QueryCommit>, BrokerError> {
         let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
-        let end = log.high_watermark();
-        let mut offset = log.log_start_offset();
         let mut latest: BTreeMap<String, Option<bytes::Bytes>> = BTreeMap::new();
-        while offset < end {
-            let read = log.read(offset, READ_BYTES)?;
-            if read.records.is_empty() {
-                break;
+        // Batches that do not decode are logged and skipped by the replay.
+        log.replay(0, |r| {
+            if let Some(key) = &r.key {
+                latest.insert(String::from_utf8_lossy(key).into_owned(), r.value);
             }
-            let records = decode_records(&read.records)?;
-            let Some(last) = records.iter().map(|r| r.offset).max() else {
-                break;
-            };
-            for r in records.into_iter().filter(|r| r.offset >= offset) {
-                if let Some(key) = &r.key {
-                    latest.insert(String::from_utf8_lossy(key).into_owned(), r.value);
-                }
-            }
-            offset = last + 1;
-        }
+        })?;
         let mut commits = BTreeMap::new();
         for (query, value) in latest {
             let Some(value) = value else { continue };
