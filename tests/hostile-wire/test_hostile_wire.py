@@ -179,3 +179,31 @@ def frame(api_key: int, version: int, body: bytes) -> bytes:
     """A request frame with header v1 (client id "hostile") around `body`."""
     payload = struct.pack(">hhi", api_key, version, 7) + kafka_wire.encode_nullable_string("hostile") + body
     return struct.pack(">i", len(payload)) + payload
+
+
+def test_postgres_bind_whose_parameter_runs_past_the_message(server, assert_healthy):
+    """Found by the pg_frontend fuzz target (fuzz/known-crashes/pg_frontend/): pgwire's Bind
+    decoder panics on a parameter length past the message's end. The connection ends; the
+    server and its other connections go on."""
+    import socket
+    from pathlib import Path
+
+    from conftest import pg_port
+
+    crash = next((Path(__file__).resolve().parents[2] / "fuzz/known-crashes/pg_frontend").glob("crash-*")).read_bytes()
+    with socket.create_connection(("127.0.0.1", pg_port(server)), timeout=10) as sock:
+        body = struct.pack(">i", 196608) + b"user\x00sluice\x00database\x00sluice\x00\x00"
+        sock.sendall(struct.pack(">i", len(body) + 4) + body)
+        seen = b""
+        while b"Z\x00\x00\x00\x05" not in seen:  # ReadyForQuery
+            chunk = sock.recv(65536)
+            assert chunk, f"the server closed during startup: {seen!r}"
+            seen += chunk
+        sock.sendall(crash)
+        sock.settimeout(10)
+        try:
+            while sock.recv(65536):
+                pass  # an ErrorResponse, then EOF; or EOF at once
+        except ConnectionResetError:
+            pass
+    assert_healthy()
