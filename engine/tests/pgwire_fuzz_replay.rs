@@ -20,13 +20,19 @@ fn decode_all(data: &[u8]) -> usize {
         // As the server codec does: SSL negotiation, then startup, then messages. A decode that
         // neither consumed bytes nor moved the state would loop forever: stop there.
         loop {
-            let before = (buf.len(), ctx.awaiting_frontend_ssl, ctx.awaiting_frontend_startup);
+            let before = (
+                buf.len(),
+                ctx.awaiting_frontend_ssl,
+                ctx.awaiting_frontend_startup,
+            );
             let decoded_one = PgWireFrontendMessage::decode(&mut buf, &ctx);
             if matches!(decoded_one, Ok(Some(_))) {
                 decoded += 1;
             }
             match decoded_one {
-                Ok(Some(PgWireFrontendMessage::SslNegotiation(_))) => ctx.awaiting_frontend_ssl = false,
+                Ok(Some(PgWireFrontendMessage::SslNegotiation(_))) => {
+                    ctx.awaiting_frontend_ssl = false
+                }
                 Ok(Some(PgWireFrontendMessage::Startup(_)))
                 | Ok(Some(PgWireFrontendMessage::CancelRequest(_))) => {
                     ctx.awaiting_frontend_startup = false
@@ -34,7 +40,12 @@ fn decode_all(data: &[u8]) -> usize {
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }
-            if (buf.len(), ctx.awaiting_frontend_ssl, ctx.awaiting_frontend_startup) == before {
+            if (
+                buf.len(),
+                ctx.awaiting_frontend_ssl,
+                ctx.awaiting_frontend_startup,
+            ) == before
+            {
                 break;
             }
         }

@@ -179,3 +179,40 @@ def frame(api_key: int, version: int, body: bytes) -> bytes:
     """A request frame with header v1 (client id "hostile") around `body`."""
     payload = struct.pack(">hhi", api_key, version, 7) + kafka_wire.encode_nullable_string("hostile") + body
     return struct.pack(">i", len(payload)) + payload
+
+
+def test_postgres_messages_that_panic_pgwire(server, assert_healthy):
+    """Found by the pg_frontend fuzz target (fuzz/known-crashes/pg_frontend/): messages on which
+    pgwire 0.41.1's decoders panic (a Bind parameter past the message's end, lengths that
+    underflow in startup and COPY messages, reads past the buffer). Each is sent at the start of a
+    connection and again after a completed startup: that connection ends, the server and its
+    other connections go on."""
+    import socket
+    from pathlib import Path
+
+    from conftest import pg_port
+
+    crashes = sorted((Path(__file__).resolve().parents[2] / "fuzz/known-crashes/pg_frontend").glob("crash-*"))
+    assert crashes
+    port = pg_port(server)
+    for crash in crashes:
+        for after_startup in (False, True):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                if after_startup:
+                    body = struct.pack(">i", 196608) + b"user\x00sluice\x00database\x00sluice\x00\x00"
+                    sock.sendall(struct.pack(">i", len(body) + 4) + body)
+                    seen = b""
+                    while b"Z\x00\x00\x00\x05" not in seen:  # ReadyForQuery
+                        chunk = sock.recv(65536)
+                        assert chunk, f"the server closed during startup: {seen!r}"
+                        seen += chunk
+                sock.sendall(crash.read_bytes())
+                sock.shutdown(socket.SHUT_WR)
+                sock.settimeout(10)
+                try:
+                    while sock.recv(65536):
+                        pass  # an ErrorResponse, then EOF; or EOF at once
+                except (ConnectionResetError, socket.timeout):
+                    pass
+            assert server.is_running(), f"{crash.name} killed the server\n{server.log_tail()}"
+    assert_healthy()

@@ -182,7 +182,9 @@ impl PartitionLog {
     /// Appends one or more record batches (a Produce request's records for this partition).
     ///
     /// Every batch is checked (magic 2, lengths, CRC32C: CORRUPT_MESSAGE otherwise; size against
-    /// `max.message.bytes`) and run through the idempotent-producer checks; offsets are assigned
+    /// `max.message.bytes`), validated as Kafka's LogValidator does ([`validator`]: counts,
+    /// records, keys, timestamps, flags, producer fields; a batch with bad inner offsets is
+    /// re-encoded) and run through the idempotent-producer checks; offsets are assigned
     /// by rewriting each batch's base offset; under LogAppendTime the batch is stamped. Returns
     /// once `durability` is reached. A batch that is a retried duplicate is not written again and
     /// its original offsets are returned.

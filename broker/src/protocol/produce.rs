@@ -1,10 +1,12 @@
 //! Produce: append the client's record batches, as they are, to the partitions it chose.
 //!
 //! `acks` maps to [`Durability`]: 0 → `None` (and no response at all), 1 → `Written`,
-//! -1 (all) → `Fsynced`. Batches keep their compression (gzip, snappy, lz4, zstd): the log checks
-//! CRCs and assigns offsets without decoding records. Partitions of one request are appended
-//! concurrently so that `acks=all` writes to several partitions share fsync rounds. Internal
-//! topics (`__consumer_offsets`, `_sluice_*` ...) refuse client writes with
+//! -1 (all) → `Fsynced`. Batches keep their compression (gzip, snappy, lz4, zstd): the log
+//! validates each one (`log/validator.rs`: CRC, counts, records, timestamps, flags, producer
+//! fields; a refused batch gets its Kafka error code in its partition's response, and the
+//! connection stays open) and assigns offsets. Partitions of one request are appended
+//! concurrently so that `acks=all` writes to several partitions share fsync rounds.
+//! Internal topics (`__consumer_offsets`, `_sluice_*` ...) refuse client writes with
 //! INVALID_TOPIC_EXCEPTION, as Kafka's `ReplicaManager` does.
 
 use bytes::BytesMut;
