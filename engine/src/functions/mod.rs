@@ -30,6 +30,7 @@ pub mod conditional;
 pub mod datetime;
 pub mod elt;
 pub mod encoding;
+pub mod extremum;
 pub mod geo;
 pub mod json;
 pub mod mask;
@@ -78,6 +79,7 @@ pub fn ksql_udfs() -> Vec<ScalarUDF> {
     udfs.extend(collections::build::udfs());
     udfs.extend(value::udfs());
     udfs.extend(conditional::udfs());
+    udfs.extend(extremum::udfs());
     udfs
 }
 
