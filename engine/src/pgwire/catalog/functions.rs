@@ -25,6 +25,10 @@ use crate::pgwire::catalog::tables::{
 use crate::pgwire::catalog::types::{KNOWN_TYPES, format_type};
 
 type Body = Arc<dyn Fn(&[ScalarValue]) -> ScalarValue + Send + Sync>;
+/// Finds an object's oid by its name.
+type ByName = Arc<dyn Fn(&str) -> Option<i64> + Send + Sync>;
+/// Finds an object's name by its oid.
+type ByOid = Arc<dyn Fn(i64) -> Option<String> + Send + Sync>;
 
 /// One Postgres function: a name, what it returns, and its body over one row's arguments.
 struct PgFunction {
@@ -522,7 +526,7 @@ fn add_oid_aliases(
     add: &mut impl FnMut(&'static str, DataType, usize, Body),
     relations: &Arc<Vec<Relation>>,
 ) {
-    let lookup = |resolve: Arc<dyn Fn(&str) -> Option<i64> + Send + Sync>| -> Body {
+    let lookup = |resolve: ByName| -> Body {
         Arc::new(move |args| match args.first() {
             Some(
                 v @ (ScalarValue::Utf8(_) | ScalarValue::LargeUtf8(_) | ScalarValue::Utf8View(_)),
@@ -532,7 +536,7 @@ fn add_oid_aliases(
             other => ScalarValue::Int64(int(other)),
         })
     };
-    let name_of = |resolve: Arc<dyn Fn(i64) -> Option<String> + Send + Sync>| -> Body {
+    let name_of = |resolve: ByOid| -> Body {
         Arc::new(move |args| match args.first() {
             Some(
                 v @ (ScalarValue::Utf8(_) | ScalarValue::LargeUtf8(_) | ScalarValue::Utf8View(_)),
@@ -541,28 +545,23 @@ fn add_oid_aliases(
         })
     };
     let r = relations.clone();
-    let class: Arc<dyn Fn(&str) -> Option<i64> + Send + Sync> =
-        Arc::new(move |t| relation_by_name(&r, t));
+    let class: ByName = Arc::new(move |t| relation_by_name(&r, t));
     let r = relations.clone();
-    let class_name: Arc<dyn Fn(i64) -> Option<String> + Send + Sync> =
-        Arc::new(move |oid| relation_name(&r, oid));
-    let ty: Arc<dyn Fn(&str) -> Option<i64> + Send + Sync> = Arc::new(type_by_name);
-    let ty_name: Arc<dyn Fn(i64) -> Option<String> + Send + Sync> =
-        Arc::new(|oid| format_type(oid, None));
-    let namespace: Arc<dyn Fn(&str) -> Option<i64> + Send + Sync> = Arc::new(|t| {
+    let class_name: ByOid = Arc::new(move |oid| relation_name(&r, oid));
+    let ty: ByName = Arc::new(type_by_name);
+    let ty_name: ByOid = Arc::new(|oid| format_type(oid, None));
+    let namespace: ByName = Arc::new(|t| {
         let (_, name) = object_name(t);
         NAMESPACES.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
     });
-    let namespace_name: Arc<dyn Fn(i64) -> Option<String> + Send + Sync> = Arc::new(|oid| {
+    let namespace_name: ByOid = Arc::new(|oid| {
         NAMESPACES
             .iter()
             .find(|(_, o)| *o == oid)
             .map(|(n, _)| (*n).to_owned())
     });
-    let role: Arc<dyn Fn(&str) -> Option<i64> + Send + Sync> =
-        Arc::new(|t| (object_name(t).1 == ROLE).then_some(ROLE_OID));
-    let role_name: Arc<dyn Fn(i64) -> Option<String> + Send + Sync> =
-        Arc::new(|oid| (oid == ROLE_OID).then(|| ROLE.to_owned()));
+    let role: ByName = Arc::new(|t| (object_name(t).1 == ROLE).then_some(ROLE_OID));
+    let role_name: ByOid = Arc::new(|oid| (oid == ROLE_OID).then(|| ROLE.to_owned()));
     for name in ["regclass", "to_regclass"] {
         add(name, DataType::Int64, 1, lookup(class.clone()));
     }
