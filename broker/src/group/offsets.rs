@@ -188,7 +188,7 @@ impl OffsetStore {
         let batch = encode_transactional_records(&records, producer_id, producer_epoch, -1)?;
         let _guard = self.write.lock().await;
         let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
-        log.append(batch, Durability::Fsynced).await?;
+        log.append_internal(batch, Durability::Fsynced).await?;
         let mut pending = self.pending.lock();
         let list = pending.entry(producer_id).or_default();
         for (topic, partition, value) in entries {

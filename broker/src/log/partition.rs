@@ -202,6 +202,34 @@ impl PartitionLog {
         Ok(result)
     }
 
+    /// [`Self::append`] for batches the broker builds itself (transactional offset commits, the
+    /// in-process transactional producer): not run through the log validator.
+    pub(crate) async fn append_internal(
+        &self,
+        mut batches: BytesMut,
+        durability: Durability,
+    ) -> Result<AppendResult> {
+        let (result, ticket) = self.append_sync(&mut batches, AppendOrigin::Internal)?;
+        if durability == Durability::Fsynced
+            && let Some(ticket) = ticket
+        {
+            self.flusher.wait_synced(ticket).await?;
+        }
+        Ok(result)
+    }
+
+    /// Appends batches without the log validator, as a log written before the validator existed
+    /// (or by another implementation) may hold batches it would refuse. Only for tests of what
+    /// start-up replays and the cleaner do with such batches; the broker never calls it.
+    #[doc(hidden)]
+    pub async fn append_unvalidated_for_tests(
+        &self,
+        batches: BytesMut,
+        durability: Durability,
+    ) -> Result<AppendResult> {
+        self.append_internal(batches, durability).await
+    }
+
     /// Encodes `records` as one uncompressed batch (offsets and producer fields of the records
     /// are ignored) and appends it.
     pub async fn append_records(

@@ -75,6 +75,8 @@ pub(crate) fn decode_batch(h: &BatchHeader, bytes: &[u8]) -> Result<Vec<Record>>
 impl PartitionLog {
     /// Hands every record from `from` (or the log start, if later) to the high-water mark as of
     /// the call to `f`, in offset order, skipping what does not decode (see the module docs).
+    /// Transaction markers come too (`Record::control`), so that a reader of transactional
+    /// records can tell committed from aborted ones; readers that do not care skip them.
     /// Fails only when the log cannot be read at all.
     pub fn replay(&self, from: i64, mut f: impl FnMut(Record)) -> Result<ReplayStats> {
         let end = self.high_watermark();
@@ -110,7 +112,7 @@ impl PartitionLog {
                     break;
                 }
                 let last = h.last_offset();
-                if last >= next && !h.is_control() {
+                if last >= next {
                     match decode_batch(&h, &bytes[pos..batch_end]) {
                         Ok(records) => {
                             let mut expected = next.max(h.base_offset);

@@ -27,8 +27,13 @@ use crate::log::batch::{BatchHeader, HEADER_SIZE};
 /// coordinator writing markers (Kafka's `AppendOrigin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendOrigin {
-    /// A producer: control batches are refused.
+    /// A producer: control batches are refused; the log validator checks every batch.
     Client,
+    /// The broker's own in-process writers (transactional offset commits, the in-process
+    /// transactional producer): built by Sluice, so not run through the log validator, and like
+    /// Kafka's coordinator-written offset commits they carry no sequence numbers. Transactional
+    /// batches are checked as a client's are.
+    Internal,
     /// The transaction coordinator: writes COMMIT/ABORT markers.
     Coordinator,
 }
@@ -78,7 +83,7 @@ pub fn check_transactional_batch(
             }
             Ok(())
         }
-        AppendOrigin::Client => {
+        AppendOrigin::Client | AppendOrigin::Internal => {
             if h.is_control() {
                 return Err(BrokerError::InvalidRecord(
                     "clients may not write control batches (transaction markers)".into(),

@@ -141,7 +141,7 @@ impl TransactionalProducer {
         }
         let batch = encode_transactional_records(records, self.producer_id, self.epoch, -1)?;
         let log = self.coordinator.broker().partition(topic, partition)?;
-        Ok(log.append(batch, Durability::Written).await?)
+        Ok(log.append_internal(batch, Durability::Written).await?)
     }
 
     /// Commits `offsets` (topic, partition, next offset to read) of `group` inside the

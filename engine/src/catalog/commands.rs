@@ -84,6 +84,9 @@ impl CommandLog {
         let mut commands = Vec::new();
         let mut unreadable = 0usize;
         let stats = self.log.replay(0, |record| {
+            if record.control {
+                return;
+            }
             let Some(value) = record.value else {
                 return;
             };

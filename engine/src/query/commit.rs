@@ -74,7 +74,7 @@ impl QueryOffsetsStore {
         let mut latest: Option<Option<bytes::Bytes>> = None;
         // Batches that do not decode are logged and skipped by the replay.
         log.replay(0, |r| {
-            if r.key.as_deref() == Some(query.as_bytes()) {
+            if !r.control && r.key.as_deref() == Some(query.as_bytes()) {
                 latest = Some(r.value);
             }
         })
@@ -100,6 +100,9 @@ impl QueryOffsetsStore {
         let mut latest: BTreeMap<String, Option<bytes::Bytes>> = BTreeMap::new();
         // Batches that do not decode are logged and skipped by the replay.
         log.replay(0, |r| {
+            if r.control {
+                return;
+            }
             if let Some(key) = &r.key {
                 latest.insert(String::from_utf8_lossy(key).into_owned(), r.value);
             }
