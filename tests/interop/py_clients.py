@@ -233,6 +233,7 @@ class KafkaPython:
 class KafkaPythonMember:
     def __init__(self, bootstrap: str, topic: str, group: str):
         self._assigned: set[int] = set()
+        self._consumed: dict = {}  # TopicPartition -> offset after the last record handed out
         member = self
 
         class Listener(kafka.ConsumerRebalanceListener):
@@ -256,13 +257,34 @@ class KafkaPythonMember:
         out = []
         for tp, msgs in self.consumer.poll(timeout_ms=200).items():
             out.extend(Consumed(tp.partition, m.offset, m.key, m.value) for m in msgs)
+            if msgs:
+                self._consumed[tp] = msgs[-1].offset + 1
         return out
 
     def assignment(self) -> set[int]:
         return set(self._assigned)
 
     def commit_and_close(self) -> None:
-        self.consumer.commit()
+        # A commit that meets a rebalance (another member joining or leaving) is refused with
+        # REBALANCE_IN_PROGRESS, as Kafka does; kafka-python leaves the retry to the application:
+        # finish the rebalance with a poll of paused partitions (no records are handed out), then
+        # commit what this member handed out for the partitions it still owns.
+        for attempt in range(10):
+            owned = self.consumer.assignment()
+            offsets = {
+                tp: kafka.structs.OffsetAndMetadata(offset, "", -1)
+                for tp, offset in self._consumed.items()
+                if tp in owned
+            }
+            try:
+                if offsets:
+                    self.consumer.commit(offsets)
+                break
+            except (kafka.errors.RebalanceInProgressError, kafka.errors.CommitFailedError):
+                if attempt == 9:
+                    raise
+                self.consumer.pause(*self.consumer.assignment())
+                self.consumer.poll(timeout_ms=500)
         self.consumer.close(autocommit=False)
 
 
