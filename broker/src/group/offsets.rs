@@ -18,8 +18,10 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use parking_lot::Mutex;
 use tracing::{info, warn};
 
-use crate::log::records::{encode_transactional_records, new_record};
-use crate::{Broker, BrokerError, Durability};
+use crate::log::records::{
+    encode_transactional_records, get_str16 as get_str, new_record, put_str16 as put_str,
+};
+use crate::{Broker, BrokerError, Durability, Record};
 
 /// The internal topic holding committed offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -145,14 +147,7 @@ impl OffsetStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let records: Vec<_> = entries
-            .iter()
-            .map(|(topic, partition, value)| {
-                let key = encode_key(group, topic, *partition);
-                let value = encode_value(value);
-                new_record(Some(&key), Some(&value), value_timestamp(&entries))
-            })
-            .collect();
+        let records = commit_records(group, &entries);
         let _guard = self.write.lock().await;
         let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
         log.append_records(&records, Durability::Fsynced).await?;
@@ -177,14 +172,7 @@ impl OffsetStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let records: Vec<_> = entries
-            .iter()
-            .map(|(topic, partition, value)| {
-                let key = encode_key(group, topic, *partition);
-                let value = encode_value(value);
-                new_record(Some(&key), Some(&value), value_timestamp(&entries))
-            })
-            .collect();
+        let records = commit_records(group, &entries);
         let batch = encode_transactional_records(&records, producer_id, producer_epoch, -1)?;
         let _guard = self.write.lock().await;
         let log = self.broker.partition(OFFSETS_TOPIC, 0)?;
@@ -290,31 +278,23 @@ impl OffsetStore {
     }
 }
 
+/// The `__consumer_offsets` records of one commit of `group`.
+fn commit_records(group: &str, entries: &[(String, i32, CommittedOffset)]) -> Vec<Record> {
+    entries
+        .iter()
+        .map(|(topic, partition, value)| {
+            let key = encode_key(group, topic, *partition);
+            let value = encode_value(value);
+            new_record(Some(&key), Some(&value), value_timestamp(entries))
+        })
+        .collect()
+}
+
 fn value_timestamp(entries: &[(String, i32, CommittedOffset)]) -> i64 {
     entries
         .first()
         .map(|(_, _, v)| v.commit_timestamp)
         .unwrap_or(0)
-}
-
-fn put_str(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len() as i16);
-    buf.put_slice(s.as_bytes());
-}
-
-fn get_str(buf: &mut Bytes) -> Option<String> {
-    if buf.remaining() < 2 {
-        return None;
-    }
-    let len = buf.get_i16();
-    if len < 0 {
-        return Some(String::new());
-    }
-    let len = len as usize;
-    if buf.remaining() < len {
-        return None;
-    }
-    String::from_utf8(buf.split_to(len).to_vec()).ok()
 }
 
 /// Kafka's OffsetCommitKey, version 1.

@@ -5,7 +5,7 @@
 //! uses kafka-protocol's `RecordBatchEncoder` (no compression); decoding uses its
 //! `RecordBatchDecoder`, which understands gzip, snappy, lz4 and zstd.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
@@ -147,9 +147,57 @@ pub fn decode_records_capped(bytes: &[u8], max_inflated: usize) -> Result<Vec<Re
     Ok(out)
 }
 
+/// Writes a Kafka STRING (int16 length, then the bytes) as the internal topics' keys and values
+/// hold them. A string longer than an int16 can say is cut at 32,767 bytes (on a character boundary) rather than written
+/// with a length that wraps negative (which would make the record unreadable).
+pub(crate) fn put_str16(buf: &mut BytesMut, s: &str) {
+    let mut len = s.len().min(i16::MAX as usize);
+    while !s.is_char_boundary(len) {
+        len -= 1;
+    }
+    buf.put_i16(len as i16);
+    buf.put_slice(&s.as_bytes()[..len]);
+}
+
+/// Reads what [`put_str16`] wrote (a negative length is the empty string); None when the bytes
+/// run out or are not UTF-8.
+pub(crate) fn get_str16(buf: &mut Bytes) -> Option<String> {
+    if buf.remaining() < 2 {
+        return None;
+    }
+    let len = buf.get_i16();
+    if len < 0 {
+        return Some(String::new());
+    }
+    let len = len as usize;
+    if buf.remaining() < len {
+        return None;
+    }
+    String::from_utf8(buf.split_to(len).to_vec()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_longer_than_an_int16_length_stays_readable() {
+        // A group id from a flexible-version request (compact string) can exceed 32,767 bytes;
+        // its length must not wrap negative, and the cut must not split a character.
+        let long = format!("g{}", "é".repeat(20_000));
+        let mut buf = BytesMut::new();
+        put_str16(&mut buf, &long);
+        put_str16(&mut buf, "next");
+        let mut bytes = buf.freeze();
+        let first = get_str16(&mut bytes).expect("readable");
+        assert!(first.len() <= i16::MAX as usize && long.starts_with(&first));
+        assert_eq!(
+            first.len(),
+            i16::MAX as usize,
+            "cut at the last whole character"
+        );
+        assert_eq!(get_str16(&mut bytes).as_deref(), Some("next"));
+    }
 
     #[test]
     fn encode_then_decode_roundtrips() {

@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::log::records::{get_str16 as get_str, put_str16 as put_str};
+
 /// Where a transaction is (Kafka's `TransactionState`, same numbering as the status byte stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxnState {
@@ -78,26 +80,6 @@ pub struct TxnMetadata {
     pub start_ms: i64,
     /// When the state last changed (ms).
     pub last_update_ms: i64,
-}
-
-fn put_str(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len().min(i16::MAX as usize) as i16);
-    buf.put_slice(&s.as_bytes()[..s.len().min(i16::MAX as usize)]);
-}
-
-fn get_str(buf: &mut Bytes) -> Option<String> {
-    if buf.remaining() < 2 {
-        return None;
-    }
-    let len = buf.get_i16();
-    if len < 0 {
-        return Some(String::new());
-    }
-    let len = len as usize;
-    if buf.remaining() < len {
-        return None;
-    }
-    String::from_utf8(buf.split_to(len).to_vec()).ok()
 }
 
 /// TransactionLogKey v0.
